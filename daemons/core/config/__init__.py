@@ -1,0 +1,24 @@
+"""The gateway configuration: `load_config(path)` -> frozen `GatewayConfig`."""
+
+from daemons.core.config.load import DEFAULT_PATH, load_config, loads_config
+from daemons.core.config.model import (
+    DAEMONS,
+    PROTOCOLS,
+    DeviceConfig,
+    GatewayConfig,
+    GatewaySection,
+    MqttSection,
+    OpcuaSection,
+    PathsSection,
+    RingSection,
+    ScanClass,
+    ServiceSection,
+    WebSection,
+    WellConfig,
+)
+
+__all__ = [
+    "DAEMONS", "DEFAULT_PATH", "PROTOCOLS", "DeviceConfig", "GatewayConfig", "GatewaySection",
+    "MqttSection", "OpcuaSection", "PathsSection", "RingSection", "ScanClass",
+    "ServiceSection", "WebSection", "WellConfig", "load_config", "loads_config",
+]

@@ -1,0 +1,294 @@
+"""Load and validate the gateway configuration (one TOML file per gateway).
+
+`load_config` returns a frozen `GatewayConfig` or raises `ValidationError` listing every
+problem with file, line and column.  Relative paths in `[paths]` are taken relative to
+the configuration file, so a demo or test directory is self-contained.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from daemons.core.config.locate import Locator
+from daemons.core.config.model import (
+    DAEMONS,
+    DEFAULT_METRICS_PORTS,
+    LANGUAGES,
+    PROTOCOLS,
+    DeviceConfig,
+    GatewayConfig,
+    GatewaySection,
+    MqttSection,
+    OpcuaSection,
+    PathsSection,
+    RingSection,
+    ScanClass,
+    ServiceSection,
+    WebSection,
+    WellConfig,
+)
+from daemons.core.config.reader import Problems, Section
+from daemons.core.config.wellparams import read_well_tables
+from daemons.core.problems import Problem, ValidationError
+from daemons.core.roles import WELL_TYPES
+
+DEFAULT_PATH = Path("/etc/wellgate/gateway.toml")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+# Sparkplug ids may not contain + / # (MQTT topic syntax).
+_SPARKPLUG_ID = re.compile(r"^[^+/#\s]{1,64}$")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def load_config(path: Path | str = DEFAULT_PATH) -> GatewayConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError([Problem(str(path), 0, 0,
+                                       en=f"cannot read the configuration: {exc.strerror}",
+                                       es=f"no se puede leer la configuración: {exc.strerror}")
+                               ]) from exc
+    except UnicodeDecodeError as exc:
+        raise ValidationError([Problem(str(path), 0, 0, en="the file is not UTF-8 text",
+                                       es="el archivo no es texto UTF-8")]) from exc
+    return loads_config(text, path)
+
+
+def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (int(m[1]), int(m[2])) if m else (0, 0)
+        msg = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        raise ValidationError([Problem(str(path), line, col, en=f"TOML syntax: {msg}",
+                                       es=f"sintaxis TOML: {msg}")]) from exc
+    problems = Problems(str(path), Locator(text))
+    root = Section(data, (), problems)
+    base = path.parent.resolve() if path.parent else Path.cwd()
+
+    gateway = _gateway(root.sub("gateway", required=True) or Section({}, ("gateway",), problems))
+    paths = _paths(root.sub("paths") or Section({}, ("paths",), problems), base)
+    ring_sec = root.sub("ring") or Section({}, ("ring",), problems)
+    ring = RingSection(ring_sec.get_int("history_depth", 600, minval=10, maxval=86400))
+    ring_sec.finish()
+    scans = _scans(root, problems)
+    devices = _devices(root, problems)
+    wells = _wells(root, problems)
+    mqtt = _mqtt(root.sub("mqtt") or Section({}, ("mqtt",), problems))
+    opcua = _server(root.sub("opcua") or Section({}, ("opcua",), problems), OpcuaSection, 4840)
+    web = _server(root.sub("web") or Section({}, ("web",), problems), WebSection, 8080)
+    services = _services(root, problems)
+    root.finish()
+    if problems.items:
+        raise ValidationError(sorted(problems.items, key=lambda p: (p.line, p.column)))
+    return GatewayConfig(path, gateway, paths, ring, scans, devices, wells, mqtt, opcua, web,
+                         services)
+
+
+def _gateway(s: Section) -> GatewaySection:
+    site = s.get_str("site", nonempty=True) or ""
+    group = s.get_str("group_id", "wellgate")
+    node = s.get_str("edge_node_id", "gateway-1")
+    for key, value in (("group_id", group), ("edge_node_id", node)):
+        if isinstance(value, str) and not _SPARKPLUG_ID.match(value):
+            s.error(key, f"'{key}' must be 1-64 characters without spaces, '+', '/' or '#'",
+                    f"'{key}' debe tener 1-64 caracteres sin espacios, '+', '/' ni '#'")
+    lang = s.get_str("language", "es", choices=LANGUAGES)
+    tz = s.get_str("timezone", "UTC")
+    if tz and tz != "UTC":
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            s.error("timezone", f"unknown time zone '{tz}' (e.g. America/Caracas)",
+                    f"zona horaria desconocida '{tz}' (p. ej. America/Caracas)")
+    s.finish()
+    return GatewaySection(site, group, node, lang, tz)
+
+
+def _paths(s: Section, base: Path) -> PathsSection:
+    def p(key: str, default: str) -> Path:
+        value = s.get_str(key, default, nonempty=True) or default
+        return (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+
+    out = PathsSection(p("runtime_dir", "/run/wellgate"), p("state_dir", "/var/lib/wellgate"),
+                       p("tagmap_dir", "/etc/wellgate/tagmaps"))
+    s.finish()
+    return out
+
+
+def _scans(root: Section, problems: Problems) -> MappingProxyType:
+    table = root.sub("scan")
+    found: list[ScanClass] = []
+    if table is not None:
+        for name in table.data:
+            sec = table.sub(name)
+            if sec is None:
+                continue
+            if not _NAME.match(name):
+                table.error(name, f"scan class name '{name}' must be a simple name",
+                            f"el nombre de clase de escaneo '{name}' debe ser simple")
+            interval = sec.get_float("interval", minval=0.1, maxval=86400)
+            sec.finish()
+            if interval is not None:
+                found.append(ScanClass(name, interval))
+        table.finish()
+    if not found:
+        found = [ScanClass("fast", 1.0)]
+    found.sort(key=lambda c: c.interval)
+    return MappingProxyType({c.name: c for c in found})
+
+
+def _device(s: Section) -> DeviceConfig | None:
+    name = s.get_str("name", nonempty=True)
+    protocol = s.get_str("protocol", choices=PROTOCOLS)
+    rtu = protocol == "modbus-rtu"
+    unit = s.get_int("unit", None, minval=1 if rtu else 0, maxval=247 if rtu else 255)
+    common = dict(
+        unit=unit,
+        timeout=s.get_float("timeout", 1.0, minval=0.01, maxval=60),
+        retries=s.get_int("retries", 1, minval=0, maxval=10),
+        max_registers=s.get_int("max_registers", 125, minval=1, maxval=125),
+        max_bits=s.get_int("max_bits", 2000, minval=1, maxval=2000),
+        max_gap=s.get_int("max_gap", None, minval=0, maxval=124),
+        demote_after=s.get_int("demote_after", 3, minval=1, maxval=100),
+        demote_period=s.get_float("demote_period", 30.0, minval=1, maxval=3600),
+        enabled=s.get_bool("enabled", True),
+        description=s.get_str("description", ""),
+    )
+    if protocol == "modbus-tcp":
+        extra = dict(host=s.get_str("host", nonempty=True),
+                     port=s.get_int("port", 502, minval=1, maxval=65535))
+    elif rtu:
+        extra = dict(serial_port=s.get_str("serial_port", nonempty=True),
+                     baud=s.get_int("baud", 19200, minval=300, maxval=921600),
+                     parity=s.get_str("parity", "E", choices=("N", "E", "O")),
+                     stop_bits=s.get_int("stop_bits", 1, minval=1, maxval=2),
+                     turnaround_ms=s.get_float("turnaround_ms", 0.0, minval=0, maxval=5000))
+    else:
+        extra = {}
+    if isinstance(name, str) and name and not _NAME.match(name):
+        s.error("name", f"device name '{name}' must start with a letter and use letters, "
+                "digits, '_' or '-'", f"el nombre de equipo '{name}' debe empezar con una "
+                "letra y usar letras, dígitos, '_' o '-'")
+    s.finish()
+    if not name or protocol is None:
+        return None
+    return DeviceConfig(name=name, protocol=protocol, line=s.problems.locator.find(s.path)[0],
+                        **common, **extra)
+
+
+def _devices(root: Section, problems: Problems) -> MappingProxyType:
+    items = root.get_list("device", [])
+    devices: dict[str, DeviceConfig] = {}
+    bus_units: dict[tuple[str, int | None], str] = {}
+    serial_settings: dict[str, tuple[DeviceConfig, tuple[int, str, int]]] = {}
+    for i, item in enumerate(items or []):
+        s = Section(item, ("device", i), problems)
+        dev = _device(s)
+        if dev is None:
+            continue
+        if dev.name in devices:
+            s.error("name", f"duplicate device name '{dev.name}' (first at line "
+                    f"{devices[dev.name].line})", f"nombre de equipo duplicado '{dev.name}' "
+                    f"(primero en la línea {devices[dev.name].line})")
+            continue
+        devices[dev.name] = dev
+        if dev.unit is not None:
+            other = bus_units.get((dev.bus, dev.unit))
+            if other is not None:
+                s.error("unit", f"unit {dev.unit} on {dev.bus} is already used by device "
+                        f"'{other}'", f"la unidad {dev.unit} en {dev.bus} ya la usa el equipo "
+                        f"'{other}'")
+            bus_units[(dev.bus, dev.unit)] = dev.name
+        if dev.protocol == "modbus-rtu" and dev.serial_port:
+            settings = (dev.baud, dev.parity, dev.stop_bits)
+            first = serial_settings.setdefault(dev.serial_port, (dev, settings))
+            if first[1] != settings:
+                s.error("baud", f"{dev.serial_port}: baud/parity/stop bits differ from device "
+                        f"'{first[0].name}' on the same port (one bus, one line setting)",
+                        f"{dev.serial_port}: velocidad/paridad/bits de parada distintos del "
+                        f"equipo '{first[0].name}' en el mismo puerto")
+    return MappingProxyType(devices)
+
+
+def _wells(root: Section, problems: Problems) -> MappingProxyType:
+    wells: dict[str, WellConfig] = {}
+    for i, item in enumerate(root.get_list("well", []) or []):
+        s = Section(item, ("well", i), problems)
+        well_id = s.get_str("id", nonempty=True)
+        well_type = s.get_str("type", choices=WELL_TYPES)
+        name = s.get_str("name", well_id or "")
+        field = s.get_str("field", "")
+        lat = s.get_float("latitude", None, minval=-90, maxval=90)
+        lon = s.get_float("longitude", None, minval=-180, maxval=180)
+        desc = s.get_str("description", "")
+        params = read_well_tables(s, well_type) if well_type else {}
+        s.finish(allowed_subtables=("reservoir", *([well_type] if well_type else [])))
+        if isinstance(well_id, str) and well_id and not _NAME.match(well_id):
+            s.error("id", f"well id '{well_id}' must start with a letter and use letters, "
+                    "digits, '_' or '-' (it prefixes tag names)", f"el id de pozo '{well_id}' "
+                    "debe empezar con letra y usar letras, dígitos, '_' o '-'")
+        if not well_id or not well_type:
+            continue
+        line = problems.locator.find(s.path)[0]
+        if well_id in wells:
+            s.error("id", f"duplicate well id '{well_id}' (first at line "
+                    f"{wells[well_id].line})", f"id de pozo duplicado '{well_id}' (primero "
+                    f"en la línea {wells[well_id].line})")
+            continue
+        wells[well_id] = WellConfig(well_id, name or well_id, field or "", well_type, lat, lon,
+                                    desc or "", MappingProxyType(params), line)
+    return MappingProxyType(wells)
+
+
+def _mqtt(s: Section) -> MqttSection:
+    out = MqttSection(
+        enabled=s.get_bool("enabled", False),
+        host=s.get_str("host", "127.0.0.1", nonempty=True),
+        port=s.get_int("port", 1883, minval=1, maxval=65535),
+        client_id=s.get_str("client_id", ""),
+        username=s.get_str("username", ""),
+        password_file=s.get_str("password_file", ""),
+        tls=s.get_bool("tls", False),
+        ca_file=s.get_str("ca_file", ""),
+        keepalive=s.get_int("keepalive", 30, minval=5, maxval=3600),
+    )
+    s.finish()
+    return out
+
+
+def _server(s: Section, cls: Any, port: int) -> Any:
+    out = cls(enabled=s.get_bool("enabled", True), bind=s.get_str("bind", "0.0.0.0"),
+              port=s.get_int("port", port, minval=0, maxval=65535))
+    s.finish()
+    return out
+
+
+def _services(root: Section, problems: Problems) -> MappingProxyType:
+    table = root.sub("service")
+    out: dict[str, ServiceSection] = {}
+    if table is not None:
+        for name in table.data:
+            sec = table.sub(name)
+            if name not in DAEMONS:
+                table.error(name, f"unknown daemon '{name}' (valid: {', '.join(DAEMONS)})",
+                            f"demonio desconocido '{name}' (válidos: {', '.join(DAEMONS)})")
+                continue
+            if sec is None:
+                continue
+            out[name] = ServiceSection(
+                name,
+                sec.get_int("metrics_port", DEFAULT_METRICS_PORTS.get(name, 0), minval=0,
+                            maxval=65535),
+                sec.get_str("log_level", "info", choices=LOG_LEVELS),
+            )
+            sec.finish()
+        table.finish()
+    return MappingProxyType(out)

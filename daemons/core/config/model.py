@@ -1,0 +1,159 @@
+"""The validated gateway configuration: frozen, typed, and the only thing daemons see."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+PROTOCOLS = ("modbus-tcp", "modbus-rtu")
+LANGUAGES = ("es", "en")
+DAEMONS = ("acqd", "calcd", "alarmd", "forwardd", "opcuad", "webd", "hostd", "sim")
+# Default local metrics ports (127.0.0.1 only), one per daemon; 0 disables.
+DEFAULT_METRICS_PORTS = MappingProxyType({
+    "acqd": 9101, "calcd": 9102, "alarmd": 9103, "forwardd": 9104, "opcuad": 9105,
+    "webd": 9106, "hostd": 9107, "sim": 9108,
+})
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySection:
+    site: str
+    group_id: str
+    edge_node_id: str
+    language: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class PathsSection:
+    runtime_dir: Path
+    state_dir: Path
+    tagmap_dir: Path
+
+
+@dataclass(frozen=True, slots=True)
+class RingSection:
+    history_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScanClass:
+    name: str
+    interval: float  # seconds between scans, aligned to whole seconds of UTC
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    name: str
+    protocol: str
+    unit: int | None
+    timeout: float
+    retries: int
+    max_registers: int
+    max_bits: int
+    max_gap: int | None  # None = automatic (break-even gap for RTU, 16 for TCP)
+    demote_after: int
+    demote_period: float
+    enabled: bool
+    description: str
+    # modbus-tcp
+    host: str | None = None
+    port: int = 502
+    # modbus-rtu
+    serial_port: str | None = None
+    baud: int = 19200
+    parity: str = "E"
+    stop_bits: int = 1
+    turnaround_ms: float = 0.0
+    line: int = 0  # where the [[device]] starts in the config file
+
+    @property
+    def bus(self) -> str:
+        """Devices sharing a bus are polled in turn by one task (the serial port or host:port)."""
+        if self.protocol == "modbus-rtu":
+            return f"rtu:{self.serial_port}"
+        return f"tcp:{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class WellConfig:
+    id: str
+    name: str
+    field: str
+    type: str
+    latitude: float | None
+    longitude: float | None
+    description: str
+    # `reservoir` (any type) and the type's own table, e.g. params["rod_pump"]["pump_depth_ft"]
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    line: int = 0
+
+    def param(self, name: str, default: Any = None) -> Any:
+        """A type-specific parameter, falling back to the reservoir table."""
+        for table in (self.type, "reservoir"):
+            value = self.params.get(table, {}).get(name)
+            if value is not None:
+                return value
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSection:
+    enabled: bool
+    host: str
+    port: int
+    client_id: str
+    username: str
+    password_file: str
+    tls: bool
+    ca_file: str
+    keepalive: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpcuaSection:
+    enabled: bool
+    bind: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebSection:
+    enabled: bool
+    bind: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSection:
+    name: str
+    metrics_port: int
+    log_level: str
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    source: Path
+    gateway: GatewaySection
+    paths: PathsSection
+    ring: RingSection
+    scans: Mapping[str, ScanClass]  # fastest first
+    devices: Mapping[str, DeviceConfig]
+    wells: Mapping[str, WellConfig]
+    mqtt: MqttSection
+    opcua: OpcuaSection
+    web: WebSection
+    services: Mapping[str, ServiceSection]
+
+    @property
+    def fastest_scan(self) -> str:
+        return next(iter(self.scans))
+
+    def service(self, name: str) -> ServiceSection:
+        found = self.services.get(name)
+        if found is not None:
+            return found
+        return ServiceSection(name, DEFAULT_METRICS_PORTS.get(name, 0), "info")
