@@ -1,0 +1,83 @@
+"""What every `wellgate` command shares: language, configuration, output, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from daemons.core.config import DEFAULT_PATH, GatewayConfig, load_config
+from daemons.core.config.environment import colour_allowed, env_language
+from daemons.core.problems import ValidationError
+
+EXIT_OK = 0
+EXIT_INVALID = 1  # invalid input, or the thing asked about is not there
+EXIT_USAGE = 2  # argparse's own code for bad usage
+
+
+class CommandError(Exception):
+    """A failure to report in the user's language, then exit with `code`."""
+
+    def __init__(self, en: str, es: str, code: int = EXIT_INVALID) -> None:
+        super().__init__(en)
+        self.en, self.es, self.code = en, es, code
+
+
+@dataclass
+class Console:
+    """Plain text for serial consoles: 80 columns, colour only on a capable TTY."""
+
+    lang: str
+    out: TextIO = sys.stdout
+    err: TextIO = sys.stderr
+
+    def tr(self, en: str, es: str) -> str:
+        return es if self.lang == "es" else en
+
+    def say(self, en: str, es: str | None = None) -> None:
+        print(self.tr(en, es if es is not None else en), file=self.out)
+
+    def warn(self, en: str, es: str) -> None:
+        print(self.tr(en, es), file=self.err)
+
+    def colour(self, text: str, code: str) -> str:
+        if not colour_allowed(self.out):
+            return text
+        return f"\033[{code}m{text}\033[0m"
+
+    def quality(self, sev: str) -> str:
+        return self.colour(sev, {"good": "32", "uncertain": "33", "bad": "31"}.get(sev, "0"))
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config) if args.config else DEFAULT_PATH
+
+
+def load_gateway(args: argparse.Namespace, console: Console) -> GatewayConfig:
+    """The gateway configuration, or a CommandError listing its problems."""
+    try:
+        return load_config(config_path(args))
+    except ValidationError as exc:
+        raise CommandError(
+            "the gateway configuration is invalid:\n" + exc.render("en"),
+            "la configuración del gateway no es válida:\n" + exc.render("es")) from exc
+
+
+def pick_language(args: argparse.Namespace) -> str:
+    """--lang, else [gateway] language, else LANG, else Spanish (our field users)."""
+    if getattr(args, "lang", None):
+        return args.lang
+    path = config_path(args)
+    if path.is_file():
+        try:
+            return load_config(path).gateway.language
+        except ValidationError:
+            pass
+    return env_language() or "es"
+
+
+def fit(text: str, width: int) -> str:
+    """Cut a cell to `width` characters, marking the cut."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

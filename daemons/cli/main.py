@@ -1,0 +1,60 @@
+"""`wellgate`: the command line of field technicians (serial console or SSH).
+
+Exit codes: 0 ok, 1 invalid input (or the thing asked about is missing), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from daemons.cli import cmd_config, cmd_demo, cmd_status, cmd_tagmap, cmd_tags
+from daemons.cli.common import CommandError, Console, pick_language
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH",
+                        help="gateway configuration (default /etc/wellgate/gateway.toml)")
+    common.add_argument("--lang", choices=("es", "en"),
+                        help="language of messages (default: [gateway] language, else LANG)")
+    parser = argparse.ArgumentParser(
+        prog="wellgate", parents=[common],
+        description="wellgate edge gateway: configuration, tag maps, live values, "
+                    "commissioning and simulation.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_demo):
+        module.register(sub, common)
+    try:
+        from daemons.sim.cli import register as register_sim
+    except ImportError:  # the simulator is optional in a gateway image
+        pass
+    else:
+        register_sim(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(pick_language(args))
+    try:
+        if getattr(args, "with_console", False):
+            return int(args.func(args, console) or 0)
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        console.warn(f"error: {exc.en}", f"error: {exc.es}")
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `wellgate tags | head`
+        return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
