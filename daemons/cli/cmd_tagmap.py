@@ -157,9 +157,16 @@ def list_versions(args: argparse.Namespace, console: Console) -> int:
 
 
 def _tell_daemons(cfg: GatewayConfig, console: Console) -> None:
-    from daemons.core.service.status import signal_daemons
+    from daemons.core.service.status import SignalPermissionError, signal_daemons
 
-    told = signal_daemons(cfg.paths.runtime_dir, signal.SIGHUP)
+    try:
+        told = signal_daemons(cfg.paths.runtime_dir, signal.SIGHUP)
+    except SignalPermissionError as exc:
+        told = exc.reached
+        console.warn(f"not allowed to tell {', '.join(exc.denied)} to reload: run as root or "
+                     "as the wellgate user, or: systemctl reload wellgate.target",
+                     f"sin permiso para avisar a {', '.join(exc.denied)}: ejecute como root o "
+                     "como el usuario wellgate, o: systemctl reload wellgate.target")
     if told:
         console.say(f"told to reload: {', '.join(told)}", f"avisados para recargar: "
                     f"{', '.join(told)}")

@@ -47,7 +47,7 @@ def encode(type_name: str, value: float, order: str = "ABCD") -> list[int]:
     """
     code, count = _NUMERIC[type_name]
     if type_name.startswith(("int", "uint")):
-        value = int(round(value))
+        value = int(np.rint(value))
     raw = struct.pack(code, value)
     words = [raw[i : i + 2] for i in range(0, len(raw), 2)]
     if order in ("CDAB", "DCBA"):
