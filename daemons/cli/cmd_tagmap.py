@@ -7,7 +7,14 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-from daemons.cli.common import EXIT_INVALID, EXIT_OK, CommandError, Console, load_gateway
+from daemons.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    CommandError,
+    Console,
+    fit,
+    load_gateway,
+)
 from daemons.core.config import GatewayConfig
 from daemons.core.problems import ValidationError
 from daemons.core.tagmap import (
@@ -134,7 +141,8 @@ def list_versions(args: argparse.Namespace, console: Console) -> int:
     tagmap_dir = cfg.paths.tagmap_dir
     current = store.current_version(tagmap_dir)
     files = store.active_files(tagmap_dir)
-    console.say(f"tag-map directory: {tagmap_dir}", f"directorio de mapas: {tagmap_dir}")
+    console.say("tag-map directory:", "directorio de mapas:")
+    console.say(f"  {tagmap_dir}")
     console.say(f"active version: {current or '(hand-installed)'}",
                 f"versión activa: {current or '(instalada a mano)'}")
     for f in files:
@@ -147,12 +155,13 @@ def list_versions(args: argparse.Namespace, console: Console) -> int:
         console.say("no versions installed with `wellgate tagmap apply` yet",
                     "aún no hay versiones instaladas con `wellgate tagmap apply`")
         return EXIT_OK if files else EXIT_INVALID
-    console.say(console.tr("  ver  applied (UTC)              user         action    files",
-                           "  ver  aplicada (UTC)             usuario      acción    archivos"))
+    console.say(console.tr("  ver  applied (UTC)        user       action   files  note",
+                           "  ver  aplicada (UTC)       usuario    acción   arch.  nota"))
     for v in versions:
         mark = "*" if v.version == current else " "
-        console.say(f"{mark}{v.version:>4}  {v.applied_at[:25]:<26} {v.user[:12]:<12} "
-                    f"{v.action:<9} {len(v.files)}")
+        line = (f"{mark}{v.version:>4}  {v.applied_at[:19].replace('T', ' '):<19}  "
+                f"{v.user[:10]:<10} {v.action:<8} {len(v.files):>5}  {v.note}")
+        console.say(fit(line, 80))
     return EXIT_OK
 
 

@@ -14,15 +14,22 @@ from daemons.cli.common import CommandError, Console, pick_language
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # --config and --lang are accepted before or after the command name.  The copies on
+    # the sub-commands default to SUPPRESS so they never overwrite a value given earlier.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                         help="gateway configuration (default /etc/wellgate/gateway.toml)")
-    common.add_argument("--lang", choices=("es", "en"),
+    common.add_argument("--lang", choices=("es", "en"), default=argparse.SUPPRESS,
                         help="language of messages (default: [gateway] language, else LANG)")
     parser = argparse.ArgumentParser(
-        prog="wellgate", parents=[common],
+        prog="wellgate",
         description="wellgate edge gateway: configuration, tag maps, live values, "
                     "commissioning and simulation.")
+    # Separate actions (parents share action objects, and so would share defaults).
+    parser.add_argument("--config", metavar="PATH",
+                        help="gateway configuration (default /etc/wellgate/gateway.toml)")
+    parser.add_argument("--lang", choices=("es", "en"),
+                        help="language of messages (default: [gateway] language, else LANG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_demo):
         module.register(sub, common)

@@ -24,6 +24,10 @@ INPUT_TABLES = ("ir", "di")  # read-only by the protocol: no write function code
 TABLE_NAMES = MappingProxyType({
     "hr": "holding register", "ir": "input register", "co": "coil", "di": "discrete input",
 })
+TABLE_NAMES_ES = MappingProxyType({
+    "hr": "registro de retención", "ir": "registro de entrada", "co": "bobina",
+    "di": "entrada discreta",
+})
 ADDRESS_SPACE = 65536
 
 # Word/byte orders of multi-register values; ABCD is the big-endian order the Modbus spec
