@@ -76,7 +76,7 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
     gateway = _gateway(root.sub("gateway", required=True) or Section({}, ("gateway",), problems))
     paths = _paths(root.sub("paths") or Section({}, ("paths",), problems), base)
     ring_sec = root.sub("ring") or Section({}, ("ring",), problems)
-    ring = RingSection(ring_sec.get_int("history_depth", 600, minval=10, maxval=86400))
+    ring = RingSection(ring_sec.get_int("history_depth", 600, minval=10, maxval=7200))
     ring_sec.finish()
     scans = _scans(root, problems)
     devices = _devices(root, problems)
