@@ -45,9 +45,10 @@ class Identity:
     product_code: str = "sim"
     revision: str = "0.1"
 
-    def objects(self) -> tuple[bytes, bytes, bytes]:
-        return tuple(s.encode("ascii", "replace")[:240]  # type: ignore[return-value]
-                     for s in (self.vendor, self.product_code, self.revision))
+    def objects(self) -> list[bytes]:
+        # Object values must fit the 253-byte PDU together with their headers.
+        return [s.encode("ascii", "replace")[:64]
+                for s in (self.vendor, self.product_code, self.revision)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +113,8 @@ def _read(bank: RegisterBank, fc: int, pdu: bytes) -> bytes:
     values = bank.read(table, address, count)
     if values is None:
         return exception_pdu(fc, ILLEGAL_DATA_ADDRESS)
-    if table in ("co", "di"):
-        data = _pack_bits(values)
-    else:
-        data = struct.pack(f">{count}H", *values)
+    bits = table in ("co", "di")
+    data = _pack_bits(values) if bits else struct.pack(f">{count}H", *values)
     return bytes((fc, len(data))) + data
 
 
