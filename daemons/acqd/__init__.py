@@ -1,0 +1,1 @@
+"""acqd: Modbus RTU/TCP acquisition into the shared ring."""

@@ -1,0 +1,3 @@
+from daemons.acqd.main import entry
+
+entry()

@@ -1,0 +1,297 @@
+"""One task per bus: every slave on a serial port (or behind one TCP host:port) in turn.
+
+The field's worst complaint about other gateways is one dead slave freezing a shared
+RS-485 bus.  Here a slave that stops answering for `demote_after` consecutive cycles is
+demoted: skipped until `demote_period` has passed, then probed with a single request.
+So a dead slave costs the bus at most one timeout per demotion period, and the others
+keep their scan rate.
+
+Requests are executed one at a time; between requests the fastest scan class that has a
+cycle pending goes first.  A slow class (e.g. dynamometer cards, several hundred
+registers in a few blocks) is therefore interleaved with the 1 Hz scan, which slips by
+at most one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from daemons.acqd.decode import BlockDecoder, Gather, decode_tag
+from daemons.acqd.drivers.base import (
+    ExceptionResponse,
+    FrameError,
+    Link,
+    NoResponse,
+)
+from daemons.acqd.health import SlaveHealth
+from daemons.acqd.output import RingOutput
+from daemons.acqd.plan import Block, Planner
+from daemons.acqd.scheduler import ScanClock
+from daemons.core.config import DeviceConfig
+from daemons.core.quality import Quality
+from daemons.core.tagmap import TagDef
+
+GOOD = int(Quality.GOOD)
+NO_COMM = int(Quality.BAD_NO_COMMUNICATION)
+DEVICE_FAILURE = int(Quality.BAD_DEVICE_FAILURE)
+CONFIG_ERROR = int(Quality.BAD_CONFIG_ERROR)
+ILLEGAL_ADDRESS = 2
+
+
+@dataclass
+class Slave:
+    """One (device, unit) on the bus and its polling state."""
+
+    device: DeviceConfig
+    unit: int
+    blocks: dict[str, list[Block]]  # scan class -> planned reads
+    health: SlaveHealth
+    failed_cycles: int = 0  # consecutive cycles without any answer
+    demoted_until_ns: int = 0
+    last_failed_tick: int = -1
+
+    @property
+    def key(self) -> str:
+        return f"{self.device.name}/{self.unit}"
+
+
+@dataclass
+class Request:
+    slave: Slave
+    block: Block
+    tick_ns: int
+    probe: bool = False  # a demoted slave's single probe (no retries)
+
+
+@dataclass
+class BusStats:
+    requests: int = 0
+    cpu_s: float = 0.0
+    cycles: dict[str, int] = field(default_factory=dict)
+
+
+class BusPoller:
+    def __init__(self, name: str, link: Link, slaves: Sequence[Slave],
+                 clocks: Sequence[ScanClock], planner: Planner, output: RingOutput,
+                 availability: object, *, clock: Callable[[], int] = time.time_ns) -> None:
+        self.name = name
+        self.link = link
+        self.slaves = list(slaves)
+        self.clocks = sorted(clocks, key=lambda c: c.priority)
+        self.planner = planner
+        self.output = output
+        self.availability = availability
+        self.clock = clock
+        self.pending: dict[str, deque[Request]] = {c.name: deque() for c in self.clocks}
+        # id(block) -> (block, decoder, slots of its scalar tags); holding the block keeps
+        # its id from being reused while the entry exists.
+        self._prepared: dict[int, tuple[Block, BlockDecoder, np.ndarray]] = {}
+        self.gather = Gather()  # arrays too big for one request, joined per scan tick
+        self.stats = BusStats()
+        self.writes: asyncio.Queue = asyncio.Queue()
+        self._wake = asyncio.Event()
+
+    # --- scheduling -------------------------------------------------------------------
+    def _cycle(self, scan: str, tick_ns: int) -> deque[Request]:
+        now = self.clock()
+        queue: deque[Request] = deque()
+        for slave in self.slaves:
+            blocks = slave.blocks.get(scan, [])
+            if not blocks:
+                continue
+            if slave.demoted_until_ns:
+                if now < slave.demoted_until_ns:
+                    for block in blocks:  # still down: keep them Bad, cost the bus nothing
+                        self._mark(block, tick_ns, NO_COMM)
+                    continue
+                queue.append(Request(slave, blocks[0], tick_ns, probe=True))
+                continue
+            for b in blocks:
+                if self.planner.is_bad(b):  # refused by the device: retried every 10 min
+                    self._mark(b, tick_ns, CONFIG_ERROR)
+                else:
+                    queue.append(Request(slave, b, tick_ns))
+        self.stats.cycles[scan] = self.stats.cycles.get(scan, 0) + 1
+        return queue
+
+    def _next_request(self) -> Request | None:
+        now = self.clock()
+        for c in self.clocks:
+            tick = c.poll(now, busy=bool(self.pending[c.name]))
+            if tick is not None:
+                self.pending[c.name] = self._cycle(c.name, tick)
+        for c in self.clocks:
+            if self.pending[c.name]:
+                return self.pending[c.name].popleft()
+        return None
+
+    async def run(self) -> None:
+        now = self.clock()
+        for c in self.clocks:
+            c.start(now)
+        while True:
+            if not self.writes.empty():
+                await self._serve_write(self.writes.get_nowait())
+                continue
+            request = self._next_request()
+            if request is None:
+                wait_ns = min(c.next_ns for c in self.clocks) - self.clock()
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), max(0.0, wait_ns / 1e9))
+                except TimeoutError:
+                    pass
+                continue
+            await self._execute(request)
+
+    # --- one request ------------------------------------------------------------------
+    async def _read(self, slave: Slave, block: Block, attempts: int) -> list[int]:
+        last: Exception | None = None
+        for _ in range(attempts):
+            try:
+                return await self.link.read(slave.unit, block.table, block.start, block.count,
+                                            timeout=slave.device.timeout)
+            except FrameError as exc:
+                slave.health.crc_errors += 1
+                last = exc
+            except NoResponse as exc:
+                slave.health.timeouts += 1
+                last = exc
+        assert last is not None
+        raise last
+
+    async def _execute(self, req: Request) -> None:
+        slave, block = req.slave, req.block
+        attempts = 1 if req.probe else 1 + slave.device.retries
+        cpu0 = time.process_time()
+        self.stats.requests += 1
+        try:
+            try:
+                registers = await self._read(slave, block, attempts)
+            except ExceptionResponse as exc:
+                slave.health.exceptions += 1
+                self._answered(slave)
+                if exc.code == ILLEGAL_ADDRESS:
+                    self._split(req)
+                else:
+                    self._mark(block, req.tick_ns, DEVICE_FAILURE)
+                return
+            except (NoResponse, FrameError) as exc:
+                self._no_answer(req, exc)
+                return
+            self._answered(slave)
+            slave.health.success += 1
+            slave.health.response_ms = self.link.stats.last_response_s * 1000.0
+            self._deliver(block, registers, req.tick_ns)
+        finally:
+            self.output.health(slave.health, req.tick_ns)
+            self.stats.cpu_s += time.process_time() - cpu0
+
+    def _prepare(self, block: Block) -> tuple[Block, BlockDecoder, np.ndarray]:
+        found = self._prepared.get(id(block))
+        if found is None:
+            decoder = BlockDecoder(block)
+            found = (block, decoder, self.output.slots(decoder.scalar_tags))
+            self._prepared[id(block)] = found
+        return found
+
+    def _deliver(self, block: Block, registers: list[int], tick_ns: int) -> None:
+        _, decoder, slots = self._prepare(block)
+        if decoder.scalar_tags:
+            eng, _raw = decoder.decode(registers)
+            self.output.good(slots, eng, tick_ns)
+        for tag, values in decoder.arrays(registers):
+            self.output.array(tag, values, tick_ns, GOOD)
+        for tag, text in decoder.strings(registers):
+            self._text(tag, text, tick_ns)
+        for segment, words in decoder.parts(registers):
+            whole = self.gather.add(segment, words, tick_ns)
+            if whole is None:
+                continue
+            value = decode_tag(segment.tag, whole)
+            if isinstance(value, np.ndarray):
+                self.output.array(segment.tag, value, tick_ns, GOOD)
+            else:
+                self._text(segment.tag, "\n".join(value) if isinstance(value, tuple)
+                           else str(value), tick_ns)
+
+    def _text(self, tag: TagDef, text: str, tick_ns: int) -> None:
+        """Strings travel in an array slot as character codes (the ring holds numbers)."""
+        codes = np.frombuffer(text.encode("latin-1", "replace"), dtype=np.uint8)
+        self.output.array(tag, codes.astype(np.float64), tick_ns, GOOD)
+
+    def _mark(self, block: Block, tick_ns: int, quality: int) -> None:
+        _, decoder, slots = self._prepare(block)
+        if decoder.scalar_tags:
+            self.output.bad(slots, tick_ns, quality)
+        whole = [t for t in block.tags if t.is_array or t.type == "string"]
+        for t in whole + [seg.tag for seg in block.segments]:
+            self.gather.discard(t)
+            self.output.array_quality(t, tick_ns, quality)
+
+    def _split(self, req: Request) -> None:
+        parts = [b for b in self.planner.split(req.block) if not b.empty]
+        if not parts:  # one tag the device refuses: a tag-map error, retried later
+            self._mark(req.block, req.tick_ns, CONFIG_ERROR)
+            return
+        slave = req.slave
+        blocks = slave.blocks.get(req.block.scan, [])
+        if req.block in blocks:
+            i = blocks.index(req.block)
+            slave.blocks[req.block.scan] = blocks[:i] + parts + blocks[i + 1:]
+        # Read the parts in this same cycle so their tags are not a scan late.
+        self.pending[req.block.scan].extendleft(
+            Request(slave, b, req.tick_ns) for b in reversed(parts))
+
+    def _answered(self, slave: Slave) -> None:
+        slave.failed_cycles = 0
+        slave.health.comm = True
+        if slave.demoted_until_ns or slave.health.demoted:
+            slave.demoted_until_ns = 0
+            slave.health.demoted = False
+        self.availability.ok(slave.key)
+
+    def _no_answer(self, req: Request, exc: Exception) -> None:
+        slave = req.slave
+        self._mark(req.block, req.tick_ns, NO_COMM)
+        slave.health.comm = False
+        self.availability.failed(slave.key, exc)
+        # Count a failed *cycle* once per tick, not once per block.
+        if slave.last_failed_tick != req.tick_ns:
+            slave.last_failed_tick = req.tick_ns
+            slave.failed_cycles += 1
+        if req.probe or slave.failed_cycles >= slave.device.demote_after:
+            if not slave.health.demoted:
+                slave.health.demotions += 1
+            slave.health.demoted = True
+            slave.demoted_until_ns = self.clock() + int(slave.device.demote_period * 1e9)
+            # Drop the rest of this slave's cycle: it would only cost more timeouts.
+            for queue in self.pending.values():
+                for other in [r for r in queue if r.slave is slave]:
+                    queue.remove(other)
+                    self._mark(other.block, other.tick_ns, NO_COMM)
+
+    # --- writes (served between reads) --------------------------------------------------
+    async def _serve_write(self, item: tuple) -> None:
+        slave_unit, table, address, values, timeout, future = item
+        try:
+            await self.link.write(slave_unit, table, address, values, timeout=timeout)
+        except Exception as exc:  # reported to the caller, never fatal to the bus
+            if not future.done():
+                future.set_exception(exc)
+        else:
+            if not future.done():
+                future.set_result(None)
+
+    def submit_write(self, unit: int, table: str, address: int, values: Sequence[int],
+                     timeout: float) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.writes.put_nowait((unit, table, address, list(values), timeout, future))
+        self._wake.set()
+        return future

@@ -1,0 +1,131 @@
+"""acqd as a real process against the simulated site: values, quality, faults, recovery."""
+
+import signal
+import struct
+import time
+
+import numpy as np
+import pytest
+
+from daemons.core.quality import detail, severity
+from daemons.core.ring import RingDirectory
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def good(snap, name):
+    value, _ts, q = snap.get(name)
+    return value if severity(q) == "good" else None
+
+
+def test_reads_every_type_and_table_with_good_quality(acqd_site):
+    acqd_site.start()
+    names = ["R1.HR0", "R1.PAIR", "R1.SCALED", "R1.COUNTER", "R1.C3", "R2.HR0", "G.HR0",
+             "G.SWAPPED"]
+    snap = acqd_site.wait(lambda s: s if all(good(s, n) is not None for n in names) else None)
+    assert snap is not None, acqd_site.log()
+    assert good(snap, "R1.HR0") == 1000
+    assert good(snap, "R1.PAIR") == (1002 << 16) | 1003
+    assert good(snap, "R1.SCALED") == pytest.approx(100.5)
+    assert good(snap, "R1.C3") == 1.0
+    assert good(snap, "R2.HR0") == 1100
+    assert good(snap, "G.HR0") == 1000
+    expected = struct.unpack(">f", struct.pack(">HH", 1010, 1011))[0]
+    assert good(snap, "G.SWAPPED") == pytest.approx(expected)
+    # Timestamps are scan ticks: whole seconds of UTC for the 1 s class.
+    _, ts, _ = snap.get("R1.HR0")
+    assert ts % 1_000_000_000 == 0
+    # The 200-register array spans two requests and arrives whole.
+    with RingDirectory(acqd_site.root / "run") as rings:
+        arr = acqd_site.wait(lambda s: rings.array("G.ARRAY")
+                             if severity(rings.array("G.ARRAY")[2]) == "good" else None)
+    assert arr is not None
+    assert np.array_equal(arr[0], np.arange(1020, 1220))
+    assert acqd_site.stop() == 0
+
+
+def test_counter_advances_at_scan_rate(acqd_site):
+    acqd_site.start()
+    first = acqd_site.wait(lambda s: s.get("R2.COUNTER") if good(s, "R2.COUNTER") else None)
+    assert first is not None, acqd_site.log()
+    time.sleep(3.2)
+    later = acqd_site.snapshot().get("R2.COUNTER")
+    assert later[1] - first[1] >= 2_000_000_000  # at least two more 1 s ticks sampled
+    assert later[0] != first[0]
+
+
+def test_dead_slave_is_bad_within_one_scan_and_others_keep_their_rate(acqd_site):
+    acqd_site.start()
+    assert acqd_site.wait(lambda s: good(s, "R1.HR0") and good(s, "R2.HR0")), acqd_site.log()
+    sim = acqd_site.sim
+    sim.call(sim.sim.fault("rtu1", "drop", unit=1))
+    t0 = time.monotonic()
+    snap = acqd_site.wait(lambda s: s if severity(s.get("R1.HR0")[2]) == "bad" else None)
+    assert snap is not None
+    assert time.monotonic() - t0 < 3.0  # one 1 s scan plus its 0.2 s timeout, with margin
+    assert detail(snap.get("R1.HR0")[2]) == "no-communication"
+    # rtu1 gets demoted; rtu2 on the same bus keeps being sampled every second.
+    demoted = acqd_site.wait(lambda s: s.get("_sys.rtu1.1.demoted")[0] == 1.0)
+    assert demoted
+    ts = []
+    for _ in range(4):
+        ts.append(acqd_site.snapshot().get("R2.COUNTER")[1])
+        time.sleep(1.0)
+    assert len(set(ts)) >= 3, "rtu2 stopped being polled while rtu1 was dead"
+    assert good(acqd_site.snapshot(), "R2.COUNTER") is not None
+    # Recovery is automatic once the slave answers again (after its demotion period).
+    sim.call(sim.sim.clear("rtu1"))
+    assert acqd_site.wait(lambda s: good(s, "R1.HR0") == 1000, timeout=15), acqd_site.log()
+    snap = acqd_site.snapshot()
+    assert snap.get("_sys.rtu1.1.demoted")[0] == 0.0
+    assert snap.get("_sys.rtu1.1.demotions")[0] >= 1
+    assert snap.get("_sys.rtu1.1.timeouts")[0] >= 1
+    log = acqd_site.log()
+    assert log.count("slave unavailable") == 1 and log.count("slave recovered") == 1
+    assert acqd_site.proc.poll() is None
+
+
+def test_tcp_disconnect_and_recovery(acqd_site):
+    acqd_site.start()
+    assert acqd_site.wait(lambda s: good(s, "G.HR0")), acqd_site.log()
+    sim = acqd_site.sim
+    sim.call(sim.sim.fault("gw1", "disconnect"))
+    assert acqd_site.wait(lambda s: severity(s.get("G.HR0")[2]) == "bad")
+    assert good(acqd_site.snapshot(), "R2.HR0") == 1100  # other buses unaffected
+    sim.call(sim.sim.clear("gw1"))
+    assert acqd_site.wait(lambda s: good(s, "G.HR0") == 1000, timeout=40), acqd_site.log()
+    assert acqd_site.proc.poll() is None
+
+
+def test_sighup_applies_a_new_map_and_keeps_live_values(acqd_site):
+    acqd_site.start()
+    assert acqd_site.wait(lambda s: good(s, "R1.HR0")), acqd_site.log()
+    before = acqd_site.snapshot().get("R1.HR0")
+    maps = acqd_site.root / "tagmaps" / "test.csv"
+    maps.write_text(maps.read_text() + "R1.HR7,rtu1,hr,7,uint16,,,\n")
+    acqd_site.proc.send_signal(signal.SIGHUP)
+    snap = acqd_site.wait(lambda s: s if good(s, "R1.HR7") == 1007 else None)
+    assert snap is not None, acqd_site.log()
+    value, ts, q = snap.get("R1.HR0")
+    assert value == before[0] and ts >= before[1] and severity(q) == "good"
+    # A broken map is refused; the daemon keeps polling the last good one.
+    maps.write_text("tag,device,table,address,type\nX,nodevice,hr,0,uint16\n")
+    acqd_site.proc.send_signal(signal.SIGHUP)
+    time.sleep(2.5)
+    assert acqd_site.proc.poll() is None
+    assert good(acqd_site.snapshot(), "R1.HR7") == 1007
+    assert "keeping the running ones" in acqd_site.log()
+
+
+def test_illegal_address_splits_the_block(acqd_site):
+    maps = acqd_site.root / "tagmaps" / "test.csv"
+    # hr 250..299 do not exist on the test slave: a block 240..262 gets exception 02.
+    maps.write_text(maps.read_text() + "R1.NEAR,rtu1,hr,240,uint16,,,\n"
+                                       "R1.MISSING,rtu1,hr,262,uint16,,,\n")
+    acqd_site.start()
+    snap = acqd_site.wait(lambda s: s if good(s, "R1.NEAR") == 1240 else None)
+    assert snap is not None, acqd_site.log()
+    snap = acqd_site.wait(lambda s: s if detail(s.get("R1.MISSING")[2]) == "config-error"
+                          else None)
+    assert snap is not None
+    assert good(snap, "R1.HR0") == 1000
