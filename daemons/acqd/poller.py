@@ -176,6 +176,9 @@ class BusPoller:
                 registers = await self._read(slave, block, attempts)
             except ExceptionResponse as exc:
                 slave.health.exceptions += 1
+                if exc.no_communication:  # 0x0A/0x0B: a serial gateway found no slave
+                    self._no_answer(req, exc)
+                    return
                 self._answered(slave)
                 if exc.code == ILLEGAL_ADDRESS:
                     self._split(req)
@@ -187,7 +190,8 @@ class BusPoller:
                 return
             self._answered(slave)
             slave.health.success += 1
-            slave.health.response_ms = self.link.stats.last_response_s * 1000.0
+            last = self.link.stats.last_response_s
+            slave.health.response_ms = float("nan") if last is None else last * 1000.0
             self._deliver(block, registers, req.tick_ns)
         finally:
             self.output.health(slave.health, req.tick_ns)

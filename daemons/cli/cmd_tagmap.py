@@ -51,6 +51,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     r.set_defaults(func=rollback, with_console=True)
     ls = inner.add_parser("list", parents=[common], help="installed files and versions")
     ls.set_defaults(func=list_versions, with_console=True)
+    c = inner.add_parser("check", parents=[common],
+                         help="dry run: read every tag of FILE once from the live devices")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.set_defaults(func=check, with_console=True)
 
 
 def _load(files: list[Path], cfg: GatewayConfig, console: Console, version: int = 0) -> TagMap:
@@ -182,3 +186,23 @@ def _tell_daemons(cfg: GatewayConfig, console: Console) -> None:
     else:
         console.say("no running daemon to tell (they load the new maps when they start)",
                     "ningún demonio en marcha (cargarán los mapas nuevos al iniciar)")
+
+
+def check(args: argparse.Namespace, console: Console) -> int:
+    import asyncio
+
+    from daemons.cli.commission import check_tags, format_value
+
+    cfg = load_gateway(args, console)
+    tm = _load([Path(f) for f in args.files], cfg, console)
+    results = asyncio.run(check_tags(cfg, tm.tags))
+    console.say(console.tr(f"{'TAG':<24} {'VALUE':>24} {'UNITS':<8} QUALITY",
+                           f"{'ETIQUETA':<24} {'VALOR':>24} {'UNIDAD':<8} CALIDAD"))
+    for r in results:
+        line = (f"{fit(r.tag.name, 24):<24} {format_value(r.value):>24} "
+                f"{fit(r.tag.units, 8):<8} {r.quality}")
+        console.say(fit(line, 80))
+    bad = [r for r in results if not r.ok]
+    console.say(f"{len(results) - len(bad)} of {len(results)} tags read good",
+                f"{len(results) - len(bad)} de {len(results)} etiquetas leídas bien")
+    return EXIT_OK if not bad else EXIT_INVALID

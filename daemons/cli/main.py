@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from daemons.cli import cmd_config, cmd_demo, cmd_status, cmd_tagmap, cmd_tags
+from daemons.cli import cmd_config, cmd_demo, cmd_modbus, cmd_status, cmd_tagmap, cmd_tags
 from daemons.cli.common import CommandError, Console, pick_language
 
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=("es", "en"),
                         help="language of messages (default: [gateway] language, else LANG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_demo):
+    for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_modbus, cmd_demo):
         module.register(sub, common)
     try:
         from daemons.sim.cli import register as register_sim
