@@ -12,9 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from daemons.acqd.commands import CommandServer
 from daemons.acqd.drivers import open_link
 from daemons.acqd.drivers.base import Link
 from daemons.acqd.health import SlaveHealth
+from daemons.acqd.journal import Journal
 from daemons.acqd.output import RingOutput
 from daemons.acqd.plan import Planner
 from daemons.acqd.poller import BusPoller, Slave
@@ -62,6 +64,8 @@ class Acquisition:
         self.output: RingOutput | None = None
         self.availability: Availability | None = None
         self.ctx: ServiceContext | None = None
+        self.journal: Journal | None = None
+        self.commands: CommandServer | None = None
 
     async def start(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -75,7 +79,22 @@ class Acquisition:
                           problems=[p.render("en") for p in exc.problems])
             ctx.error("tagmap", exc)
         self._build(self.config, self.tagmap, old_links={})
+        self.journal = Journal(self.config.paths.state_dir)
+        self.commands = CommandServer(self.config.paths.runtime_dir, self.journal,
+                                      self._resolve, ctx.log)
+        await self.commands.start()
         ctx.set_status(self._status())
+
+    def _resolve(self, name: str) -> tuple | None:
+        """A tag's definition, the poller of its bus and its device timeout (for writes)."""
+        tag = self.tagmap.get(name)
+        if tag is None:
+            return None
+        device = self.config.devices.get(tag.device)
+        bus = self.buses.get(device.bus) if device is not None else None
+        if bus is None or bus.poller is None:
+            return None
+        return tag, bus.poller, device.timeout
 
     def _build(self, config: GatewayConfig, tagmap: TagMap,
                old_links: dict[str, Bus]) -> list[Link]:
@@ -182,12 +201,16 @@ class Acquisition:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def close(self) -> None:
+        if self.commands is not None:
+            await self.commands.close()
         await self._stop_tasks()
         await asyncio.gather(*(b.link.close() for b in self.buses.values()),
                              return_exceptions=True)
         if self.output is not None:
             self.output.flush(time.time_ns())
             self.output.close()
+        if self.journal is not None:
+            self.journal.close()
 
 
 def run(config: GatewayConfig) -> Acquisition:

@@ -94,7 +94,7 @@ class BusPoller:
         self._prepared: dict[int, tuple[Block, BlockDecoder, np.ndarray]] = {}
         self.gather = Gather()  # arrays too big for one request, joined per scan tick
         self.stats = BusStats()
-        self.writes: asyncio.Queue = asyncio.Queue()
+        self.commands: asyncio.Queue = asyncio.Queue()
         self._wake = asyncio.Event()
 
     # --- scheduling -------------------------------------------------------------------
@@ -136,8 +136,8 @@ class BusPoller:
         for c in self.clocks:
             c.start(now)
         while True:
-            if not self.writes.empty():
-                await self._serve_write(self.writes.get_nowait())
+            if not self.commands.empty():
+                await self._serve_command(self.commands.get_nowait())
                 continue
             request = self._next_request()
             if request is None:
@@ -281,21 +281,26 @@ class BusPoller:
                     queue.remove(other)
                     self._mark(other.block, other.tick_ns, NO_COMM)
 
-    # --- writes (served between reads) --------------------------------------------------
-    async def _serve_write(self, item: tuple) -> None:
-        slave_unit, table, address, values, timeout, future = item
+    # --- commands (writes and their read-back), served between scan requests ---------
+    async def _serve_command(self, item: tuple) -> None:
+        kind, unit, table, address, payload, timeout, future = item
         try:
-            await self.link.write(slave_unit, table, address, values, timeout=timeout)
+            if kind == "write":
+                result = await self.link.write(unit, table, address, payload, timeout=timeout)
+            else:
+                result = await self.link.read(unit, table, address, payload, timeout=timeout)
         except Exception as exc:  # reported to the caller, never fatal to the bus
             if not future.done():
                 future.set_exception(exc)
         else:
             if not future.done():
-                future.set_result(None)
+                future.set_result(result)
 
-    def submit_write(self, unit: int, table: str, address: int, values: Sequence[int],
-                     timeout: float) -> asyncio.Future:
+    def submit(self, kind: str, unit: int, table: str, address: int,
+               payload: Sequence[int] | int, timeout: float) -> asyncio.Future:
+        """Queue a write (payload = registers/bits) or read (payload = count) ahead of the
+        scan; the future resolves with the read values (or None for a write)."""
         future = asyncio.get_running_loop().create_future()
-        self.writes.put_nowait((unit, table, address, list(values), timeout, future))
+        self.commands.put_nowait((kind, unit, table, address, payload, timeout, future))
         self._wake.set()
         return future

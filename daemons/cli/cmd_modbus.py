@@ -86,6 +86,13 @@ async def _with_link(device: DeviceConfig, work: Callable[[Link], Awaitable[T]])
     try:
         return await work(link)
     except ModbusError as exc:
+        busy = device.protocol == "modbus-rtu" and "temporarily unavailable" in str(exc)
+        if busy:  # acqd holds the port (one master per RS-485 bus)
+            raise CommandError(
+                f"{device.serial_port} is in use (by acqd?): stop acqd to test the line "
+                "directly, or use `wellgate tagmap check` / `wellgate write`",
+                f"{device.serial_port} está en uso (¿por acqd?): detenga acqd para probar "
+                "la línea, o use `wellgate tagmap check` / `wellgate write`") from exc
         raise CommandError(f"{device.name}: {exc}", f"{device.name}: {exc}") from exc
     finally:
         await link.close()

@@ -9,8 +9,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from daemons.cli import cmd_config, cmd_demo, cmd_modbus, cmd_status, cmd_tagmap, cmd_tags
+from daemons.cli import (
+    cmd_config,
+    cmd_demo,
+    cmd_modbus,
+    cmd_status,
+    cmd_tagmap,
+    cmd_tags,
+    cmd_write,
+)
 from daemons.cli.common import CommandError, Console, pick_language
+from daemons.core.service.logsetup import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=("es", "en"),
                         help="language of messages (default: [gateway] language, else LANG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_modbus, cmd_demo):
+    for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_write, cmd_modbus,
+                   cmd_demo):
         module.register(sub, common)
     try:
         from daemons.sim.cli import register as register_sim
@@ -45,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Library log lines (drivers, simulator) would mix with the command's own output: the
+    # CLI reports failures itself, so only errors go to stderr.
+    configure_logging("console", "error", stream=sys.stderr)
     console = Console(pick_language(args))
     try:
         if getattr(args, "with_console", False):
