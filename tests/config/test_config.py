@@ -27,7 +27,7 @@ def test_sample_config_is_valid_and_complete():
     w101 = cfg.wells["W101"]
     assert w101.type == "rod_pump"
     assert w101.param("pump_depth_ft") == 4500.0
-    assert w101.param("productivity_index_bpd_psi") == 0.35  # from [well.reservoir]
+    assert w101.param("reservoir_pressure_psi") == 1400.0  # from [well.reservoir]
     tapers = w101.param("rod_string")
     assert [t["diameter_in"] for t in tapers] == [1.0, 0.875, 0.75]
     assert tapers[0]["modulus_psi"] == 30.5e6
