@@ -55,10 +55,17 @@ class Slave:
     failed_cycles: int = 0  # consecutive cycles without any answer
     demoted_until_ns: int = 0
     last_failed_tick: int = -1
+    # A controller's "new card" counter (role card_sequence): when it changes, this
+    # slave's array blocks are read at once instead of waiting for their scan.
+    last_sequence: float | None = None
 
     @property
     def key(self) -> str:
         return f"{self.device.name}/{self.unit}"
+
+    def array_blocks(self) -> list[Block]:
+        return [b for blocks in self.blocks.values() for b in blocks
+                if b.segments or any(t.is_array for t in b.tags)]
 
 
 @dataclass
@@ -93,6 +100,10 @@ class BusPoller:
         # its id from being reused while the entry exists.
         self._prepared: dict[int, tuple[Block, BlockDecoder, np.ndarray]] = {}
         self.gather = Gather()  # arrays too big for one request, joined per scan tick
+        # id(block) -> name of its card_sequence tag, for blocks that carry one
+        self._sequence_tag = {id(b): t.name for sl in self.slaves
+                              for blocks in sl.blocks.values() for b in blocks
+                              for t in b.tags if t.role == "card_sequence"}
         self.stats = BusStats()
         self.commands: asyncio.Queue = asyncio.Queue()
         self._wake = asyncio.Event()
@@ -192,7 +203,7 @@ class BusPoller:
             slave.health.success += 1
             last = self.link.stats.last_response_s
             slave.health.response_ms = float("nan") if last is None else last * 1000.0
-            self._deliver(block, registers, req.tick_ns)
+            self._deliver(slave, block, registers, req.tick_ns)
         finally:
             self.output.health(slave.health, req.tick_ns)
             self.stats.cpu_s += time.process_time() - cpu0
@@ -205,11 +216,15 @@ class BusPoller:
             self._prepared[id(block)] = found
         return found
 
-    def _deliver(self, block: Block, registers: list[int], tick_ns: int) -> None:
+    def _deliver(self, slave: Slave, block: Block, registers: list[int],
+                 tick_ns: int) -> None:
         _, decoder, slots = self._prepare(block)
         if decoder.scalar_tags:
             eng, _raw = decoder.decode(registers)
             self.output.good(slots, eng, tick_ns)
+            trigger = decoder.index.get(self._sequence_tag.get(id(block), ""))
+            if trigger is not None:
+                self._new_card(slave, float(eng[trigger]), tick_ns)
         for tag, values in decoder.arrays(registers):
             self.output.array(tag, values, tick_ns, GOOD)
         for tag, text in decoder.strings(registers):
@@ -224,6 +239,20 @@ class BusPoller:
             else:
                 self._text(segment.tag, "\n".join(value) if isinstance(value, tuple)
                            else str(value), tick_ns)
+
+    def _new_card(self, slave: Slave, sequence: float, tick_ns: int) -> None:
+        """Queue the slave's card blocks when the controller's card counter moves.
+
+        They go to their own scan class's queue, so the fast scan still goes first and
+        slips by at most one request; a block already queued is not queued twice.
+        """
+        previous, slave.last_sequence = slave.last_sequence, sequence
+        if previous is None or previous == sequence:
+            return
+        for block in slave.array_blocks():
+            queue = self.pending[block.scan]
+            if not any(r.block is block for r in queue):
+                queue.append(Request(slave, block, tick_ns))
 
     def _text(self, tag: TagDef, text: str, tick_ns: int) -> None:
         """Strings travel in an array slot as character codes (the ring holds numbers)."""
@@ -245,6 +274,11 @@ class BusPoller:
             self._mark(req.block, req.tick_ns, CONFIG_ERROR)
             return
         slave = req.slave
+        sequence = self._sequence_tag.get(id(req.block))
+        if sequence is not None:
+            for b in parts:
+                if any(t.name == sequence for t in b.tags):
+                    self._sequence_tag[id(b)] = sequence
         blocks = slave.blocks.get(req.block.scan, [])
         if req.block in blocks:
             i = blocks.index(req.block)

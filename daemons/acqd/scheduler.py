@@ -40,29 +40,33 @@ class ScanClock:
     jitter_max_ns: int = 0
 
     def start(self, now_ns: int) -> None:
-        self.next_ns = next_tick(now_ns, self.interval_ns)
+        """The first cycle runs on the next whole second, whatever the interval: a tag on
+        an hourly scan gets its first value at start, not up to an hour later."""
+        self.next_ns = next_tick(now_ns, NS)
         self.due_ns = 0
 
     def poll(self, now_ns: int, busy: bool) -> int | None:
         """Called often; returns a tick when a new cycle should start now.
 
         `busy` says the previous cycle of this class has not finished: the tick is then
-        skipped (an overrun) instead of queued.
+        skipped (an overrun) instead of queued.  When several ticks have passed (a long
+        stall), the cycle runs once, for the newest of them.
         """
         if now_ns < self.next_ns:
             return None
         tick = self.next_ns
-        missed = (now_ns - tick) // self.interval_ns  # ticks that passed entirely
-        self.next_ns = tick + (missed + 1) * self.interval_ns
+        latest = max(tick, now_ns // self.interval_ns * self.interval_ns)
+        missed = (latest - tick) // self.interval_ns  # ticks passed over entirely
+        self.next_ns = next_tick(latest, self.interval_ns)
         if busy:
             self.overruns += 1 + missed
             return None
         self.overruns += missed
         self.cycles += 1
-        late = now_ns - (tick + missed * self.interval_ns)
+        late = now_ns - latest
         self.jitter_sum_ns += late
         self.jitter_max_ns = max(self.jitter_max_ns, late)
-        return tick + missed * self.interval_ns
+        return latest
 
     @property
     def jitter_avg_ms(self) -> float:

@@ -70,6 +70,13 @@ interval = 1.0
 [scan.slow]
 interval = 2.0
 
+[scan.hourly]
+interval = 3600.0
+
+[[well]]
+id = "W9"
+type = "rod_pump"
+
 [[device]]
 name = "rtu1"
 protocol = "modbus-rtu"
@@ -107,19 +114,21 @@ metrics_port = 0
 # Known contents of the test slave (daemons/sim/testmodel.py): hr[i] = 1000 + offset + i,
 # ir[i] = 2000 + offset + i, ir[10] counts physics steps, coils i % 3 == 0.
 TAGMAP = """\
-tag,device,table,address,type,scale,scan,units,access,min,max
-R1.HR0,rtu1,hr,0,uint16,,,,,,
-R1.PAIR,rtu1,hr,2,uint32,,,,,,
-R1.SCALED,rtu1,hr,5,int16,0.1,,psi,,,
-R1.COUNTER,rtu1,ir,10,uint16,,,,,,
-R1.C3,rtu1,co,3,bool,,,,,,
-R2.HR0,rtu2,hr,0,uint16,,,,,,
-R2.COUNTER,rtu2,ir,10,uint16,,,,,,
-G.HR0,gw1,hr,0,uint16,,,,,,
-G.SWAPPED,gw1,hr,10,float32,,,,,,
-G.ARRAY,gw1,hr,20,uint16[200],,slow,,,,
-G.SET,gw1,hr,300,uint16,,,,rw,0,1000
-R1.FLAG,rtu1,hr,300,bit:3,,,,rw,,
+tag,device,table,address,type,scale,scan,units,access,min,max,well,role
+R1.HR0,rtu1,hr,0,uint16,,,,,,,,
+R1.PAIR,rtu1,hr,2,uint32,,,,,,,,
+R1.SCALED,rtu1,hr,5,int16,0.1,,psi,,,,,
+R1.COUNTER,rtu1,ir,10,uint16,,,,,,,,
+R1.C3,rtu1,co,3,bool,,,,,,,,
+R2.HR0,rtu2,hr,0,uint16,,,,,,,,
+R2.COUNTER,rtu2,ir,10,uint16,,,,,,,,
+G.HR0,gw1,hr,0,uint16,,,,,,,,
+G.SWAPPED,gw1,hr,10,float32,,,,,,,,
+G.ARRAY,gw1,hr,20,uint16[200],,slow,,,,,,
+G.SET,gw1,hr,300,uint16,,,,rw,0,1000,,
+R1.FLAG,rtu1,hr,300,bit:3,,,,rw,,,,
+G.SEQ,gw1,ir,10,uint16,,,,,,,W9,card_sequence
+G.CARD,gw1,hr,220,uint16[20],,hourly,,,,,W9,surface_load_card
 """
 
 

@@ -129,3 +129,17 @@ def test_illegal_address_splits_the_block(acqd_site):
                           else None)
     assert snap is not None
     assert good(snap, "R1.HR0") == 1000
+
+
+def test_new_card_flag_reads_the_card_at_once(acqd_site):
+    """G.CARD is on a 1-hour scan, but its controller's card counter (G.SEQ) changes
+    every second: each change must bring a fresh card within about one scan."""
+    acqd_site.start()
+    with RingDirectory(acqd_site.root / "run") as rings:
+        first = acqd_site.wait(lambda s: rings.array("G.CARD")
+                               if severity(rings.array("G.CARD")[2]) == "good" else None)
+        assert first is not None, acqd_site.log()
+        time.sleep(3.5)
+        values, ts, q, seq = rings.array("G.CARD")
+    assert np.array_equal(values, np.arange(1220, 1240))
+    assert ts - first[1] >= 2_000_000_000 and seq > first[3]

@@ -68,7 +68,7 @@ def test_tagmap_check_reads_every_tag_once(acqd_site):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "R1.HR0" in out.stdout and "1000" in out.stdout
     assert "[200] 1020 1021 1022 …" in out.stdout
-    assert "12 of 12 tags read good" in out.stdout
+    assert "14 of 14 tags read good" in out.stdout
     assert all(len(line) <= 80 for line in out.stdout.splitlines())
     wrong = acqd_site.root / "wrong.csv"
     wrong.write_text("tag,device,table,address,type\nR1.GHOST,rtu1,hr,262,uint16\n")
