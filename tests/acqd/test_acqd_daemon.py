@@ -141,5 +141,6 @@ def test_new_card_flag_reads_the_card_at_once(acqd_site):
         assert first is not None, acqd_site.log()
         time.sleep(3.5)
         values, ts, q, seq = rings.array("G.CARD")
+    assert severity(q) == "good"
     assert np.array_equal(values, np.arange(1220, 1240))
     assert ts - first[1] >= 2_000_000_000 and seq > first[3]
