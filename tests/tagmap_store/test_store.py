@@ -65,7 +65,7 @@ def test_rollback_without_history_is_an_error(tmp_path):
 def test_proposed_set_rejects_missing_or_non_csv(tmp_path):
     with pytest.raises(ValidationError, match="not found"):
         store.proposed_set(tmp_path, [tmp_path / "nope.csv"])
-    with pytest.raises(ValidationError, match=".csv"):
+    with pytest.raises(ValidationError, match=r"\.csv"):
         store.proposed_set(tmp_path, [write(tmp_path / "x.txt", "")])
 
 
