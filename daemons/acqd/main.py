@@ -17,6 +17,7 @@ from daemons.acqd.drivers import open_link
 from daemons.acqd.drivers.base import Link
 from daemons.acqd.health import SlaveHealth
 from daemons.acqd.journal import Journal
+from daemons.acqd.metrics import AcqMetrics
 from daemons.acqd.output import RingOutput
 from daemons.acqd.plan import Planner
 from daemons.acqd.poller import BusPoller, Slave
@@ -66,10 +67,12 @@ class Acquisition:
         self.ctx: ServiceContext | None = None
         self.journal: Journal | None = None
         self.commands: CommandServer | None = None
+        self.metrics: AcqMetrics | None = None
 
     async def start(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.availability = Availability(ctx.log, "slave")
+        self.metrics = AcqMetrics(ctx.metrics.registry, ctx.log)
         try:
             self.tagmap = load_active_tagmap(self.config)
         except ValidationError as exc:
@@ -174,6 +177,9 @@ class Acquisition:
                     self.output.flush(time.time_ns())
                 if time.monotonic() - last_status > 5:
                     ctx.set_status(self._status())
+                    if self.metrics is not None and self.availability is not None:
+                        self.metrics.update([b.poller for b in self.buses.values() if b.poller],
+                                            len(self.availability.unavailable()))
                     last_status = time.monotonic()
             ctx.heartbeat()
 

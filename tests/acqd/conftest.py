@@ -108,7 +108,7 @@ unit = 1
 timeout = 0.5
 
 [service.acqd]
-metrics_port = 0
+metrics_port = {metrics_port}
 """
 
 # Known contents of the test slave (daemons/sim/testmodel.py): hr[i] = 1000 + offset + i,
@@ -130,6 +130,14 @@ R1.FLAG,rtu1,hr,300,bit:3,,,,rw,,,,
 G.SEQ,gw1,ir,10,uint16,,,,,,,W9,card_sequence
 G.CARD,gw1,hr,220,uint16[20],,hourly,,,,,W9,surface_load_card
 """
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -188,7 +196,8 @@ def acqd_site(tmp_path: Path) -> Iterator[AcqdRun]:
     with runner as sim:
         cfg = tmp_path / "gateway.toml"
         cfg.write_text(GATEWAY.format(pty=sim.pty_links["rs485-1"],
-                                      tcp_port=sim.tcp_ports["gw1"]))
+                                      tcp_port=sim.tcp_ports["gw1"],
+                                      metrics_port=free_port()))
         maps = tmp_path / "tagmaps"
         maps.mkdir()
         (maps / "test.csv").write_text(TAGMAP)

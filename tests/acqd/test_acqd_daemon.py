@@ -144,3 +144,27 @@ def test_new_card_flag_reads_the_card_at_once(acqd_site):
     assert severity(q) == "good"
     assert np.array_equal(values, np.arange(1220, 1240))
     assert ts - first[1] >= 2_000_000_000 and seq > first[3]
+
+
+def test_metrics_endpoint_reports_requests_and_scan_timing(acqd_site):
+    import re
+    import tomllib
+    import urllib.request
+
+    port = tomllib.loads(acqd_site.config.read_text())["service"]["acqd"]["metrics_port"]
+    acqd_site.start()
+    assert acqd_site.wait(lambda s: good(s, "G.HR0")), acqd_site.log()
+    text = ""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        requests = re.search(r'wellgate_acq_requests_total\{bus="rtu:[^"]+"\} (\S+)', text)
+        if requests and float(requests[1]) > 0:
+            break
+        time.sleep(1)
+    assert requests and float(requests[1]) > 0, text
+    assert re.search(r'wellgate_acq_scan_cycles_total\{bus="tcp:127.0.0.1:\d+",scan="fast"\}',
+                     text)
+    assert "wellgate_acq_scan_jitter_max_seconds" in text
+    assert "wellgate_loops_total" in text  # the standard daemon metrics too
