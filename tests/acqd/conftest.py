@@ -154,6 +154,13 @@ class AcqdRun:
                                       str(self.config), "--log-format", "json"],
                                      stdout=log, stderr=subprocess.STDOUT, env=env)
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """`wellgate --config <this site> --lang en ARGS`, as a technician would run it."""
+        env = {**os.environ, "NO_COLOR": "1"}
+        return subprocess.run([sys.executable, "-m", "daemons.cli.main", "--config",
+                               str(self.config), "--lang", "en", *args], capture_output=True,
+                              text=True, timeout=60, env=env)
+
     def log(self) -> str:
         return (self.root / "acqd.log").read_text(errors="replace")
 

@@ -2,8 +2,6 @@
 
 import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
@@ -12,11 +10,6 @@ from daemons.core.commands import request
 pytestmark = pytest.mark.timeout(90)
 
 
-def wellgate(site, *args):
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "daemons.cli.main", "--config",
-                           str(site.config), "--lang", "en", *args], capture_output=True,
-                          text=True, timeout=60, env=env)
 
 
 def journal(site):
@@ -37,7 +30,7 @@ def running(acqd_site):
 
 
 def test_write_is_confirmed_by_read_back_and_journalled(running):
-    out = wellgate(running, "write", "G.SET", "21", "--reason", "commissioning test")
+    out = running.cli("write", "G.SET", "21", "--reason", "commissioning test")
     assert out.returncode == 0, out.stderr
     assert "G.SET = 21 confirmed by read-back" in out.stdout
     rows = journal(running)
@@ -47,18 +40,18 @@ def test_write_is_confirmed_by_read_back_and_journalled(running):
     # The device really got it: the test slave doubles hr 300 into ir 20.
     model = running.sim.sim.models["gw1"]
     assert ("hr", 300, [21]) in model.writes
-    listing = wellgate(running, "commands")
+    listing = running.cli("commands")
     assert "G.SET" in listing.stdout and "confirmed" in listing.stdout
 
 
 def test_bit_write_keeps_the_other_bits(running):
     bank = running.sim.sim.models["rtu1"].bank
     bank.set_registers("hr", 300, [0x8001])
-    out = wellgate(running, "write", "R1.FLAG", "1", "--reason", "set bit 3")
+    out = running.cli("write", "R1.FLAG", "1", "--reason", "set bit 3")
     assert out.returncode == 0, out.stderr
     assert int(bank.hr[300]) == 0x8009
     # While acqd owns the serial port, a direct test says so instead of colliding on the bus.
-    busy = wellgate(running, "modbus", "read", "--device", "rtu1", "--table", "hr",
+    busy = running.cli("modbus", "read", "--device", "rtu1", "--table", "hr",
                     "--address", "300")
     assert busy.returncode == 1 and "in use" in busy.stderr
 
@@ -70,7 +63,7 @@ def test_bit_write_keeps_the_other_bits(running):
     ("NOPE", "1", "unknown tag 'NOPE'"),
 ])
 def test_bad_writes_are_rejected_and_journalled(running, tag, value, expected):
-    out = wellgate(running, "write", tag, value, "--reason", "should fail")
+    out = running.cli("write", tag, value, "--reason", "should fail")
     assert out.returncode == 1
     assert expected in out.stderr and "rejected" in out.stderr
     last = journal(running)[-1]
@@ -78,7 +71,7 @@ def test_bad_writes_are_rejected_and_journalled(running, tag, value, expected):
 
 
 def test_reason_is_required(running):
-    assert wellgate(running, "write", "G.SET", "1").returncode == 2
+    assert running.cli("write", "G.SET", "1").returncode == 2
     reply = request(running.root / "run", {"op": "write", "tag": "G.SET", "value": 1,
                                            "reason": " ", "source": "test"})
     assert reply["ok"] is False and "reason" in reply["error"]["en"]
@@ -87,7 +80,7 @@ def test_reason_is_required(running):
 def test_write_to_a_dead_device_fails_cleanly(running):
     sim = running.sim
     sim.call(sim.sim.fault("gw1", "drop"))
-    out = wellgate(running, "write", "G.SET", "7", "--reason", "device is down")
+    out = running.cli("write", "G.SET", "7", "--reason", "device is down")
     assert out.returncode == 1 and "failed" in out.stderr
     assert journal(running)[-1][2] == "failed"
     assert running.proc.poll() is None
@@ -112,5 +105,5 @@ def test_malformed_messages_do_not_hurt_acqd(running):
 
 
 def test_write_without_acqd_is_a_clear_error(acqd_site):
-    out = wellgate(acqd_site, "write", "G.SET", "1", "--reason", "nobody home")
+    out = acqd_site.cli("write", "G.SET", "1", "--reason", "nobody home")
     assert out.returncode == 1 and "acqd is not reachable" in out.stderr
