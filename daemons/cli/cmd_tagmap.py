@@ -7,6 +7,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+from daemons.cli.cmd_import import add_import_parser
 from daemons.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -55,6 +56,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                          help="dry run: read every tag of FILE once from the live devices")
     c.add_argument("files", nargs="+", metavar="FILE")
     c.set_defaults(func=check, with_console=True)
+    add_import_parser(inner, common)
 
 
 def _load(files: list[Path], cfg: GatewayConfig, console: Console, version: int = 0) -> TagMap:
