@@ -322,6 +322,7 @@ class SimSite:
                       else f"{self._port_of[name].host}:{self._port_of[name].port}"),
             "served": (self.buses[d.config.bus].served[name] if d.config.bus
                        else self._port_of[name].served[name]),
+            "connections": (None if d.config.bus else self._port_of[name].accepted),
         } for name, d in self.devices.items()]
         info["links_down"] = sorted(self._down)
         info["faults"] = [f.to_json() for f in self.faults.all()]

@@ -50,6 +50,7 @@ class TcpPort:
         self._listener: socket.socket | None = None
         self._acceptor: asyncio.Task[None] | None = None
         self._clients: set[asyncio.Task[None]] = set()
+        self.accepted = 0  # connections accepted since start: shows a master reconnecting
 
     @property
     def alive(self) -> bool:
@@ -102,6 +103,7 @@ class TcpPort:
         while True:
             conn, _ = await loop.sock_accept(listener)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.accepted += 1
             task = asyncio.create_task(self._client(conn))
             self._clients.add(task)
             task.add_done_callback(self._clients.discard)

@@ -108,6 +108,9 @@ def test_sighup_applies_a_new_map_and_keeps_live_values(acqd_site):
     assert snap is not None, acqd_site.log()
     value, ts, q = snap.get("R1.HR0")
     assert value == before[0] and ts >= before[1] and severity(q) == "good"
+    # The TCP connection to gw1 was kept: one connection accepted since start.
+    status = acqd_site.sim.sim.status()
+    assert [d["connections"] for d in status["devices"] if d["name"] == "gw1"] == [1]
     # A broken map is refused; the daemon keeps polling the last good one.
     maps.write_text("tag,device,table,address,type\nX,nodevice,hr,0,uint16\n")
     acqd_site.proc.send_signal(signal.SIGHUP)
