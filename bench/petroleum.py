@@ -2,13 +2,11 @@
 
 Run:  .venv/bin/python bench/petroleum.py [--seconds 2]
 
-Target (issue 5): >= 1,000 cards/s.  The numpy path is the only implementation.  A
-one-off experiment (numba 0.68.1 in a scratch venv, same recurrence as plain loops,
-identical results to 1e-10 lbf) ran about 4x faster (20,000-27,000 cards/s against
-4,000-7,000 for numpy in that venv), but numpy already clears the target ~9x, and numba
-complicates the frozen gateway build (PITFALLS.md), so it is not a dependency; the numba
-column says so rather than printing a figure for code that does not exist here.
-Also prints fillage and kill-sheet throughput, since calcd runs them on every card.
+Target (issue 5): >= 1,000 cards/s.  Prints the numpy engine and the numba engine side by
+side (`downhole_card(engine=...)`; "auto" picks numba when it is installed, the `fast`
+extra).  The numba column reads "not installed" without numba.  The kernel's one-off
+compile (or load from numba's on-disk cache) is timed separately and excluded from the
+rates.  Also prints fillage and kill-sheet throughput, since calcd runs them on every card.
 """
 
 from __future__ import annotations
@@ -53,6 +51,18 @@ def _rate(fn: Callable[[], object], seconds: float) -> float:
             return count / elapsed
 
 
+def _card_fn(pos: np.ndarray, load: np.ndarray, spm: float, engine: str
+             ) -> Callable[[], object]:
+    return lambda: rp.downhole_card(surface_position=pos, surface_load=load, spm=spm,
+                                    rods=TAPERS, damping=0.1, engine=engine)
+
+
+def _rodpump_numba_cached() -> bool:
+    from daemons.petroleum import _rodpump_numba
+
+    return _rodpump_numba.kernel().cached
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per figure")
@@ -62,12 +72,21 @@ def main() -> None:
     pos, load = _card()
     print(f"downhole_card: 200 points, 3 tapers ({sum(t.length_ft for t in TAPERS):.0f} ft),"
           f" target >= 1,000 cards/s, {args.seconds:g} s per figure, one core")
-    print(f"{'spm':>5} {'numpy cards/s':>14} {'numba cards/s':>14}")
+    engines = ("numpy", "numba") if rp.NUMBA_AVAILABLE else ("numpy",)
+    if rp.NUMBA_AVAILABLE:
+        start = time.perf_counter()
+        _card_fn(pos, load, 8.0, "numba")()
+        cached = _rodpump_numba_cached()
+        print(f"numba first call (compile{' or cache load' if cached else ', in memory'}):"
+              f" {time.perf_counter() - start:.2f} s")
+    print(f"{'spm':>5} {'numpy cards/s':>14} {'numba cards/s':>14} {'speed-up':>9}")
     for spm in (4.0, 8.0, 12.0):
-        rate = _rate(lambda s=spm: rp.downhole_card(
-            surface_position=pos, surface_load=load, spm=s, rods=TAPERS, damping=0.1),
-            args.seconds)
-        print(f"{spm:5.1f} {rate:14,.0f} {'not used':>14}")
+        rates = {e: _rate(_card_fn(pos, load, spm, e), args.seconds) for e in engines}
+        if "numba" in rates:
+            print(f"{spm:5.1f} {rates['numpy']:14,.0f} {rates['numba']:14,.0f}"
+                  f" {rates['numba'] / rates['numpy']:8.1f}x")
+        else:
+            print(f"{spm:5.1f} {rates['numpy']:14,.0f} {'not installed':>14} {'-':>9}")
     card = rp.downhole_card(surface_position=pos, surface_load=load, spm=8.0, rods=TAPERS)
     rate = _rate(lambda: rp.fillage(pump_position=card.position, pump_load=card.load),
                  args.seconds)

@@ -22,11 +22,24 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 
 from daemons.petroleum import _validate as v
+
+# --- optional numba engine (issue 5: "numba where a benchmark shows it beats numpy") ---
+# numba is an optional extra (`pip install wellgate[fast]`): frozen builds have failed to
+# load llvmlite (PITFALLS.md), so its absence must only cost speed.  A broken llvmlite
+# surfaces as OSError from inside the import, hence both exceptions.
+try:
+    from daemons.petroleum import _rodpump_numba
+except (ImportError, OSError):
+    _rodpump_numba = None  # type: ignore[assignment]
+# True when the numba kernel can be used; read-only, fixed at import.
+NUMBA_AVAILABLE: Final[bool] = _rodpump_numba is not None
+ENGINES: Final = ("auto", "numpy", "numba")
+# --- end of the numba hook (its other half is `_resolve_engine` and `_march_numba`) ---
 
 Number = float | np.ndarray
 
@@ -164,6 +177,7 @@ def downhole_card(
     rods: Iterable[Any],
     damping: float = 0.05,
     fluid_sg: float = 1.0,
+    engine: str = "auto",
 ) -> PumpCard:
     """Pump card from one stroke of the surface card, by the damped wave equation.
 
@@ -172,7 +186,9 @@ def downhole_card(
     point repeats the first, the card is treated as closed), `spm` strokes/min, `rods` the
     tapers top first (`RodTaper` or mappings with length_ft, diameter_in, modulus_psi,
     density_lbm_ft3), `damping` the dimensionless factor ν (see `damping_coefficient`),
-    `fluid_sg` the produced fluid's specific gravity (water = 1) for the rods' buoyancy.
+    `fluid_sg` the produced fluid's specific gravity (water = 1) for the rods' buoyancy,
+    `engine` "numpy", "numba" (ValueError if numba is not installed) or "auto" (numba when
+    importable); both engines give the same card to rounding (tested to 1e-9 relative).
 
     Returns `PumpCard(position, load)`, arrays of the input's length: pump position (in,
     0 at the bottom of the pump stroke) and pump load (lbf, net of the rods' buoyant
@@ -202,6 +218,7 @@ def downhole_card(
     spm_f = float(v.positive("spm", spm))
     nu = float(v.non_negative("damping", damping))
     sg = float(v.non_negative("fluid_sg", fluid_sg))
+    use_numba = _resolve_engine(engine) == "numba"
 
     closed = pos[0] == pos[-1] and load[0] == load[-1]
     if closed:
@@ -216,8 +233,11 @@ def downhole_card(
 
     w = pos / 12.0  # ft, upward
     tension = load - _buoyant_weight(tapers, sg)
-    for t in tapers:
-        w, tension = _march_taper(w, tension, t, dt, k)
+    if use_numba:
+        w, tension = _march_numba(w, tension, tapers, dt, k)
+    else:
+        for t in tapers:
+            w, tension = _march_taper(w, tension, t, dt, k)
 
     pump_pos = 12.0 * (w - w.min())
     if closed:
@@ -226,17 +246,55 @@ def downhole_card(
     return PumpCard(pump_pos, tension)
 
 
-def _march_taper(
-    w0: np.ndarray, t0: np.ndarray, taper: RodTaper, dt: float, k: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Carry (displacement ft upward, tension lbf) from the top of a taper to its bottom."""
+def _resolve_engine(engine: str) -> str:
+    """"numpy" or "numba" for the `engine` argument of `downhole_card`."""
+    if engine == "auto":
+        return "numba" if NUMBA_AVAILABLE else "numpy"
+    if engine not in ENGINES:
+        raise ValueError(f"engine: must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "numba" and not NUMBA_AVAILABLE:
+        raise ValueError("engine: numba is not installed (pip install wellgate[fast]); "
+                         "use \"auto\" or \"numpy\"")
+    return engine
+
+
+class _Step(NamedTuple):
+    """Space step of one taper and the recurrence's weights (shared by both engines, so
+    they march with the very same numbers)."""
+
+    steps: int
+    h: float  # ft
+    ea: float  # lbf
+    cp: float  # ρ²(1+k), weight of u[j+1]
+    c0: float  # 2 − 2ρ², weight of u[j]
+    cm: float  # ρ²(1−k), weight of u[j−1]
+
+
+def _taper_step(taper: RodTaper, dt: float, k: float) -> _Step:
     a = _speed(taper)
-    ea = taper.modulus_psi * taper.area_in2  # lbf
     # Fewest equal steps with Δx ≤ aΔt (ρ ≤ 1): E&J's stability condition for marching in x.
     steps = max(1, math.ceil(taper.length_ft / (a * dt) - 1e-9))
     h = taper.length_ft / steps
     r2 = (h / (a * dt)) ** 2
-    cp, c0, cm = r2 * (1.0 + k), 2.0 - 2.0 * r2, r2 * (1.0 - k)
+    return _Step(steps, h, taper.modulus_psi * taper.area_in2,
+                 r2 * (1.0 + k), 2.0 - 2.0 * r2, r2 * (1.0 - k))
+
+
+def _march_numba(
+    w0: np.ndarray, t0: np.ndarray, tapers: tuple[RodTaper, ...], dt: float, k: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """All tapers in one call of the compiled kernel (`_rodpump_numba`)."""
+    rows = [_taper_step(t, dt, k) for t in tapers]
+    assert _rodpump_numba is not None  # guaranteed by _resolve_engine
+    # r[1:] is (h, ea, cp, c0, cm): the kernel's COLUMNS, in _Step's field order.
+    return _rodpump_numba.march(w0, t0, [r.steps for r in rows], [r[1:] for r in rows])
+
+
+def _march_taper(
+    w0: np.ndarray, t0: np.ndarray, taper: RodTaper, dt: float, k: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Carry (displacement ft upward, tension lbf) from the top of a taper to its bottom."""
+    steps, h, ea, cp, c0, cm = _taper_step(taper, dt, k)
 
     ext = np.empty(w0.size + 2)
 
