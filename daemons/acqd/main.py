@@ -15,7 +15,8 @@ from typing import Any
 from daemons.acqd.commands import CommandServer
 from daemons.acqd.drivers import open_link
 from daemons.acqd.drivers.base import Link
-from daemons.acqd.health import SlaveHealth
+from daemons.acqd.health import SlaveHealth, health_prefix
+from daemons.acqd.history import HistoryFeed, health_specs, series_spec
 from daemons.acqd.journal import Journal
 from daemons.acqd.metrics import AcqMetrics
 from daemons.acqd.output import RingOutput
@@ -68,11 +69,15 @@ class Acquisition:
         self.journal: Journal | None = None
         self.commands: CommandServer | None = None
         self.metrics: AcqMetrics | None = None
+        self.history: HistoryFeed | None = None
 
     async def start(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.availability = Availability(ctx.log, "slave")
         self.metrics = AcqMetrics(ctx.metrics.registry, ctx.log)
+        if self.config.history.enabled:
+            self.history = HistoryFeed(self.config.paths.state_dir, self.config.history,
+                                       ctx.log)
         try:
             self.tagmap = load_active_tagmap(self.config)
         except ValidationError as exc:
@@ -132,6 +137,9 @@ class Acquisition:
         if self.output is not None:
             self.output.close()
         self.output = new_output
+        if self.history is not None:
+            self.history.map_slots(self._history_specs(tagmap, all_slaves, new_output))
+            new_output.history = self.history.submit
         buses: dict[str, Bus] = {}
         retired: list[Link] = []
         for bus_name, slaves in slaves_by_bus.items():
@@ -154,6 +162,21 @@ class Acquisition:
         retired.extend(leftover.link for leftover in old_links.values())
         self.buses = buses
         return retired
+
+    @staticmethod
+    def _history_specs(tagmap: TagMap, slaves: list[tuple[str, int]],
+                       output: RingOutput) -> list:
+        """Per ring slot, the history series it feeds (arrays and strings: none)."""
+        specs: list = [None] * output.size
+        for tag in tagmap:
+            if not (tag.is_array or tag.type == "string"):
+                specs[output.slot_of(tag.name)] = series_spec(tag)
+        for device, unit in set(slaves):
+            prefix = health_prefix(device, unit)
+            base = output.slot_of(f"{prefix}.comm")
+            for k, spec in enumerate(health_specs(prefix)):
+                specs[base + k] = spec
+        return specs
 
     def _status(self) -> str:
         slaves = sum(len(b.poller.slaves) for b in self.buses.values() if b.poller)
@@ -217,6 +240,8 @@ class Acquisition:
             self.output.close()
         if self.journal is not None:
             self.journal.close()
+        if self.history is not None:
+            self.history.close()
 
 
 def run(config: GatewayConfig) -> Acquisition:

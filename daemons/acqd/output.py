@@ -9,7 +9,7 @@ value (OPC UA allows a value with a Bad status, and displays show the last readi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,8 @@ from daemons.core.quality import Quality
 from daemons.core.ring import RingReader, RingWriter, SlotSpec
 from daemons.core.tagmap import TagDef
 
+# (slots, timestamps, raw values, qualities) of every sample, in arrival order
+HistorySink = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 GOOD = int(Quality.GOOD)
 STALE = int(Quality.UNCERTAIN_LAST_USABLE)
 STALE_AFTER_SCANS = 3  # a Good value older than this many of its scan intervals is stale
@@ -59,20 +61,34 @@ class RingOutput:
                 continue  # array slots are published on their own (write_array)
             interval = scan_interval_ns.get(t.scan) or min(scan_interval_ns.values())
             self._stale_ns[self._index[t.name]] = STALE_AFTER_SCANS * interval
-        self._pending: dict[int, tuple[float, int, int]] = {}
+        self._last_raw = np.zeros(n)  # raw register values, for the historian
+        self._stage: list[tuple[np.ndarray, ...]] = []  # (slots, eng, ts, quality, raw)
         self._last_arrays: dict[int, np.ndarray] = {}  # arrays are few (cards): keep them
+        self.history: HistorySink | None = None
 
     def slots(self, tags: Sequence[TagDef]) -> np.ndarray:
         """Slot numbers of `tags` (callers keep the result: it is looked up once)."""
         return np.array([self._index[t.name] for t in tags], dtype=np.int64)
 
-    def good(self, idx: np.ndarray, values: np.ndarray, ts_ns: int) -> None:
-        for i, v in zip(idx.tolist(), values.tolist(), strict=True):
-            self._pending[i] = (v, ts_ns, GOOD)
+    def slot_of(self, name: str) -> int:
+        return self._index[name]
+
+    @property
+    def size(self) -> int:
+        return len(self._index)
+
+    def good(self, idx: np.ndarray, values: np.ndarray, ts_ns: int,
+             raw: np.ndarray | None = None) -> None:
+        """Good samples of scalar tags; `raw` is what the device sent (default: values)."""
+        values = np.array(values, dtype=np.float64)
+        raw = values if raw is None else np.array(raw, dtype=np.float64)
+        self._stage.append((idx, values, np.full(len(idx), ts_ns, dtype=np.int64),
+                            np.full(len(idx), GOOD, dtype=np.uint32), raw))
 
     def bad(self, idx: np.ndarray, ts_ns: int, quality: int) -> None:
-        for i in idx.tolist():
-            self._pending[i] = (float(self._last_value[i]), ts_ns, quality)
+        """A failed read: the last value stays, with the new quality."""
+        self._stage.append((idx, self._last_value[idx], np.full(len(idx), ts_ns, np.int64),
+                            np.full(len(idx), quality, dtype=np.uint32), self._last_raw[idx]))
 
     def array(self, tag: TagDef, values: np.ndarray, ts_ns: int, quality: int) -> None:
         i = self._index[tag.name]
@@ -91,26 +107,40 @@ class RingOutput:
 
     def health(self, h: SlaveHealth, ts_ns: int) -> None:
         base = self._index[f"{health_prefix(h.device, h.unit)}.comm"]
-        for k, v in enumerate(h.values()):
-            self._pending[base + k] = (v, ts_ns, GOOD)
+        values = np.array(h.values())
+        self.good(np.arange(base, base + len(values)), values, ts_ns)
 
     def flush(self, now_ns: int) -> int:
-        """Publish what is staged as one batch, plus Good values gone stale; returns count."""
+        """Publish what is staged as one ring batch (the newest sample of each tag) and hand
+        every sample to the historian; Good values gone stale are re-marked in the ring
+        only (the historian sees the gap itself).  Returns the number of slots published."""
         stale = np.flatnonzero((self._last_q == GOOD) & (self._stale_ns > 0)
                                & (now_ns - self._last_ts > self._stale_ns))
-        for i in stale.tolist():
-            if i not in self._pending:
-                self._pending[i] = (float(self._last_value[i]), int(self._last_ts[i]), STALE)
-        if not self._pending:
+        if not self._stage and not len(stale):
             return 0
-        idx = np.fromiter(self._pending.keys(), dtype=np.int64, count=len(self._pending))
-        rows = np.array(list(self._pending.values()), dtype=np.float64)
-        values = rows[:, 0]
-        ts = rows[:, 1].astype(np.int64)
-        quality = rows[:, 2].astype(np.uint32)
-        self.ring.write_batch(idx, values, ts, quality)
-        self._last_value[idx], self._last_ts[idx], self._last_q[idx] = values, ts, quality
-        self._pending.clear()
+        if self._stage:
+            idx, eng, ts, q, raw = (np.concatenate(parts) for parts in zip(*self._stage,
+                                                                           strict=True))
+            self._stage.clear()
+            if self.history is not None:
+                self.history(idx, ts, raw, q)
+        else:
+            idx, eng, ts = np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
+            q, raw = np.empty(0, np.uint32), np.empty(0)
+        # The newest sample per slot goes to the ring (one update per slot per batch).
+        _, first_from_end = np.unique(idx[::-1], return_index=True)
+        keep = len(idx) - 1 - first_from_end
+        idx, eng, ts, q, raw = idx[keep], eng[keep], ts[keep], q[keep], raw[keep]
+        stale = np.setdiff1d(stale, idx, assume_unique=True)
+        if len(stale):
+            idx = np.concatenate([idx, stale])
+            eng = np.concatenate([eng, self._last_value[stale]])
+            ts = np.concatenate([ts, self._last_ts[stale]])
+            q = np.concatenate([q, np.full(len(stale), STALE, dtype=np.uint32)])
+            raw = np.concatenate([raw, self._last_raw[stale]])
+        self.ring.write_batch(idx, eng, ts, q)
+        self._last_value[idx], self._last_ts[idx], self._last_q[idx] = eng, ts, q
+        self._last_raw[idx] = raw
         return len(idx)
 
     def close(self) -> None:

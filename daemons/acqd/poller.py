@@ -220,8 +220,8 @@ class BusPoller:
                  tick_ns: int) -> None:
         _, decoder, slots = self._prepare(block)
         if decoder.scalar_tags:
-            eng, _raw = decoder.decode(registers)
-            self.output.good(slots, eng, tick_ns)
+            eng, raw = decoder.decode(registers)
+            self.output.good(slots, eng, tick_ns, raw)
             trigger = decoder.index.get(self._sequence_tag.get(id(block), ""))
             if trigger is not None:
                 self._new_card(slave, float(eng[trigger]), tick_ns)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from daemons.cli import (
     cmd_config,
     cmd_demo,
+    cmd_history,
     cmd_modbus,
     cmd_status,
     cmd_tagmap,
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="language of messages (default: [gateway] language, else LANG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_write, cmd_modbus,
-                   cmd_demo):
+                   cmd_demo, cmd_history):
         module.register(sub, common)
     try:
         from daemons.sim.cli import register as register_sim

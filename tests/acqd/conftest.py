@@ -64,6 +64,9 @@ runtime_dir = "run"
 state_dir = "state"
 tagmap_dir = "tagmaps"
 
+[history]
+flush_interval = 1.0
+
 [scan.fast]
 interval = 1.0
 

@@ -171,3 +171,29 @@ def test_metrics_endpoint_reports_requests_and_scan_timing(acqd_site):
                      text)
     assert "wellgate_acq_scan_jitter_max_seconds" in text
     assert "wellgate_loops_total" in text  # the standard daemon metrics too
+
+
+def test_every_sample_goes_to_history_with_its_raw_value(acqd_site):
+    import json
+
+    from daemons.core.history.reader import HistoryReader
+
+    acqd_site.start()
+    assert acqd_site.wait(lambda s: good(s, "R1.SCALED")), acqd_site.log()
+    time.sleep(4.5)  # several 1 s scans and at least two 1 s history flushes
+    now = time.time_ns()
+    with HistoryReader([acqd_site.root / "state" / "history.db"]) as reader:
+        ts, values, quality = reader.raw("R2.COUNTER", now - 60 * 10**9, now)
+        assert len(ts) >= 3, acqd_site.log()
+        assert np.all(np.diff(values) > 0)  # the slave's step counter only grows
+        assert np.all(np.diff(ts) == 1_000_000_000)  # aligned ticks, none missing
+        assert np.all(quality == 0)
+        _, scaled, _ = reader.raw("R1.SCALED", now - 60 * 10**9, now)
+        assert np.allclose(scaled, 100.5)  # stored raw (1005) with the tag's scale 0.1
+        _, comm, _ = reader.raw("_sys.rtu1.1.comm", now - 60 * 10**9, now)
+        assert len(comm) >= 3 and np.all(comm == 1.0)
+    assert acqd_site.stop() == 0
+    out = acqd_site.cli("history", "R1.SCALED", "--start", "-1h", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert rows and all(abs(r["value"] - 100.5) < 1e-9 for r in rows)

@@ -23,6 +23,7 @@ from daemons.core.config.model import (
     DeviceConfig,
     GatewayConfig,
     GatewaySection,
+    HistorySection,
     MqttSection,
     OpcuaSection,
     PathsSection,
@@ -78,6 +79,7 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
     ring_sec = root.sub("ring") or Section({}, ("ring",), problems)
     ring = RingSection(ring_sec.get_int("history_depth", 600, minval=10, maxval=7200))
     ring_sec.finish()
+    history = _history(root.sub("history") or Section({}, ("history",), problems))
     scans = _scans(root, problems)
     devices = _devices(root, problems)
     wells = _wells(root, problems)
@@ -88,8 +90,8 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
     root.finish()
     if problems.items:
         raise ValidationError(sorted(problems.items, key=lambda p: (p.line, p.column)))
-    return GatewayConfig(path, gateway, paths, ring, scans, devices, wells, mqtt, opcua, web,
-                         services)
+    return GatewayConfig(path, gateway, paths, ring, history, scans, devices, wells, mqtt, opcua,
+                         web, services)
 
 
 def _gateway(s: Section) -> GatewaySection:
@@ -119,6 +121,20 @@ def _paths(s: Section, base: Path) -> PathsSection:
 
     out = PathsSection(p("runtime_dir", "/run/wellgate"), p("state_dir", "/var/lib/wellgate"),
                        p("tagmap_dir", "/etc/wellgate/tagmaps"))
+    s.finish()
+    return out
+
+
+def _history(s: Section) -> HistorySection:
+    out = HistorySection(
+        enabled=s.get_bool("enabled", True),
+        flush_interval=s.get_float("flush_interval", 10.0, minval=1.0, maxval=300.0),
+        chunk_seconds=s.get_int("chunk_seconds", 600, minval=60, maxval=86400),
+        raw_days=s.get_float("raw_days", 90.0, minval=0, maxval=36500),
+        rollup_1m_days=s.get_float("rollup_1m_days", 400.0, minval=0, maxval=36500),
+        rollup_1h_days=s.get_float("rollup_1h_days", 3650.0, minval=0, maxval=36500),
+        disk_budget_mb=s.get_int("disk_budget_mb", 0, minval=0, maxval=10_000_000),
+    )
     s.finish()
     return out
 

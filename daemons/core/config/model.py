@@ -40,6 +40,17 @@ class RingSection:
 
 
 @dataclass(frozen=True, slots=True)
+class HistorySection:
+    enabled: bool
+    flush_interval: float  # seconds: the most a power cut can lose
+    chunk_seconds: int  # samples of one tag are compressed per window of this length
+    raw_days: float  # 0 = keep until the disk budget needs the room
+    rollup_1m_days: float
+    rollup_1h_days: float
+    disk_budget_mb: int  # 0 = no budget
+
+
+@dataclass(frozen=True, slots=True)
 class ScanClass:
     name: str
     interval: float  # seconds between scans, aligned to whole seconds of UTC
@@ -140,6 +151,7 @@ class GatewayConfig:
     gateway: GatewaySection
     paths: PathsSection
     ring: RingSection
+    history: HistorySection
     scans: Mapping[str, ScanClass]  # fastest first
     devices: Mapping[str, DeviceConfig]
     wells: Mapping[str, WellConfig]

@@ -1,0 +1,334 @@
+"""HistoryWriter: vectorised ingest, durable flush every few seconds, fold into chunks.
+
+Data path (see docs/history.md for the argument and the figures):
+1. `append` copies the caller's arrays into a pending list — no per-sample Python work.
+2. `flush` (every ``flush_s``, via `maybe_flush`) concatenates what is pending, sorts it
+   by (window, series) once, and writes one compressed columnar batch per (window, block
+   of 4096 series) into ``staging`` in a ``synchronous=FULL`` transaction: after it returns
+   a power cut cannot lose those samples, and SQLite's WAL keeps the file whole if the cut
+   comes during it (https://sqlite.org/wal.html, https://sqlite.org/atomiccommit.html).
+3. When the data clock (the newest timestamp appended) has passed a window's end by
+   ``close_grace_s``, that window is *closed*; later flushes fold it, a few blocks per
+   flush so no flush stalls acqd's loop for long: the block's batches are decoded, each
+   series becomes one `chunks` row (encoded once — the only per-tag Python work, once per
+   window), rollups are merged, and the staging rows deleted, all in the same transaction
+   as that flush.  A sample arriving for a window already folded is merged into its chunk.
+Values are in each series' storage domain: raw integers (at the tag's resolution) for
+kind 'int', engineering floats for kind 'float'.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from ..store.sqlite import StoreError, durable, open_db
+from . import retention as ret
+from .codec import decode_chunk, decode_staging, encode_chunk, encode_staging
+from .filters import METHODS, apply_filter
+from .rollup import store_rollups
+from .schema import MIGRATIONS, STAGING_BLOCK
+
+NS = 1_000_000_000
+SeriesSpec = tuple[str, str, float, float, str]  # (tag, kind, scale, offset, units)
+
+
+class HistoryWriter:
+    """The one writer of a history database (not thread-safe: call from one thread)."""
+
+    def __init__(self, path: Path | str, *, chunk_s: int = 600, flush_s: float = 10.0,
+                 close_grace_s: float = 30.0, fold_blocks_per_flush: int = 1,
+                 retention: ret.RetentionPolicy | None = None,
+                 retention_every_s: float = 600.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_ns: Callable[[], int] = time.time_ns) -> None:
+        if int(chunk_s) <= 0:
+            raise ValueError("chunk_s must be a positive number of seconds")
+        self.path = Path(path)
+        self.flush_s = float(flush_s)
+        _create_with_page_size(self.path)
+        self._conn = open_db(self.path, migrations=MIGRATIONS)
+        self._chunk_ns = self._settle_chunk_ns(int(chunk_s) * NS)
+        self._grace_ns = int(close_grace_s * NS)
+        self._fold_per_flush = max(1, int(fold_blocks_per_flush))
+        self._retention = retention
+        self._retention_every = float(retention_every_s)
+        self._clock, self._wall_ns = clock, wall_ns
+        self._pending: list[tuple[np.ndarray, ...]] = []
+        self._pending_float = False
+        self._last_flush = clock()
+        self._last_retention = clock()
+        self._max_ts: int | None = None
+        row = self._conn.execute("SELECT coalesce(max(seq), 0), max(window_ns) "
+                                 "FROM staging").fetchone()
+        self._seq = int(row[0])
+        if row[1] is not None:  # a restart: staged windows close by the same data clock
+            self._max_ts = int(row[1])
+        self._load_series()
+
+    # --- series -------------------------------------------------------------------------
+    def _settle_chunk_ns(self, chunk_ns: int) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'chunk_ns'").fetchone()
+        if row is None:
+            with durable(self._conn):
+                self._conn.execute("INSERT INTO meta VALUES ('chunk_ns', ?)", (str(chunk_ns),))
+            return chunk_ns
+        if int(row[0]) != chunk_ns:
+            raise StoreError(
+                self.path,
+                en=(f"this history database uses {int(row[0]) // NS} s chunks, not "
+                    f"{chunk_ns // NS} s; chunk length cannot change on an existing database"),
+                es=(f"esta base de historia usa bloques de {int(row[0]) // NS} s, no de "
+                    f"{chunk_ns // NS} s; la longitud de bloque no puede cambiar"))
+        return chunk_ns
+
+    def _load_series(self) -> None:
+        rows = self._conn.execute("SELECT id, tag, kind, scale, offset FROM series").fetchall()
+        size = max([r[0] for r in rows], default=0) + 1
+        self._ids = {r[1]: r[0] for r in rows}
+        self._known = np.zeros(size, bool)
+        self._is_float = np.zeros(size, bool)
+        self._scale = np.ones(size)
+        self._offset = np.zeros(size)
+        for sid, _tag, kind, scale, offset in rows:
+            self._known[sid] = True
+            self._is_float[sid] = kind == "float"
+            self._scale[sid], self._offset[sid] = scale, offset
+        self._filters = {int(s): (m, float(t)) for s, m, t in self._conn.execute(
+            "SELECT series_id, method, tolerance FROM compression")}
+
+    def ensure_series(self, tags: Sequence[SeriesSpec]) -> np.ndarray:
+        """Ids of these tags, creating series that do not exist (existing ones keep their
+        stored kind/scale/offset: their chunks were written with them)."""
+        new = [t for t in tags if t[0] not in self._ids]
+        if new:
+            for _tag, kind, *_ in new:
+                if kind not in ("int", "float"):
+                    raise ValueError(f"kind must be 'int' or 'float', not {kind!r}")
+            now = self._wall_ns()
+            with durable(self._conn):
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO series (tag, kind, scale, offset, units, created_ns)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(t, k, float(s), float(o), u, now) for t, k, s, o, u in new])
+            self._load_series()
+        return np.array([self._ids[t[0]] for t in tags], dtype=np.int64)
+
+    def set_compression(self, series_id: int, method: str | None,
+                        tolerance: float = 0.0) -> None:
+        """Lossy filter of one series from its next folded window on (None: lossless).
+
+        ``tolerance`` is in engineering units.
+        """
+        if method is not None and method not in METHODS:
+            raise ValueError(f"unknown compression method {method!r}")
+        with durable(self._conn):
+            if method is None:
+                self._conn.execute("DELETE FROM compression WHERE series_id = ?", (series_id,))
+            else:
+                self._conn.execute("INSERT OR REPLACE INTO compression VALUES (?, ?, ?)",
+                                   (series_id, method, float(tolerance)))
+        self._load_series()
+
+    # --- ingest -------------------------------------------------------------------------
+    def append(self, series_ids: np.ndarray, ts_ns: np.ndarray | int, values: np.ndarray,
+               quality: np.ndarray | int) -> None:
+        """Queue samples (copied: the caller may reuse its buffers). Vectorised."""
+        sid = np.array(series_ids, dtype=np.int64)
+        n = len(sid)
+        if n == 0:
+            return
+        if sid.min() < 1 or sid.max() >= len(self._known) or not self._known[sid].all():
+            raise ValueError("append() got a series id that ensure_series() did not return")
+        ts = np.array(np.broadcast_to(np.asarray(ts_ns, dtype=np.int64), (n,)))
+        q = np.array(np.broadcast_to(np.asarray(quality, dtype=np.uint32), (n,)))
+        v = np.array(values)
+        if v.shape != (n,):
+            raise ValueError("values must have one element per series id")
+        if v.dtype.kind == "f":
+            self._pending_float = True
+        elif v.dtype.kind not in "iub":
+            raise ValueError(f"values must be numeric, not {v.dtype}")
+        self._pending.append((sid, ts, v, q))
+        top = int(ts.max())
+        if self._max_ts is None or top > self._max_ts:
+            self._max_ts = top
+
+    def maybe_flush(self, now: float | None = None) -> bool:
+        """Flush if ``flush_s`` has passed since the last one (``now`` on the writer's clock,
+        time.monotonic by default). Returns whether it flushed."""
+        now = self._clock() if now is None else now
+        if now - self._last_flush < self.flush_s:
+            return False
+        self.flush(now=now)
+        return True
+
+    def flush(self, *, now: float | None = None, fold_all: bool = False) -> None:
+        """Make everything appended durable, fold some closed windows, maybe run retention.
+
+        ``fold_all`` folds every closed window now instead of a few blocks.
+        """
+        now = self._clock() if now is None else now
+        rows = self._staging_rows()
+        with durable(self._conn):
+            self._conn.executemany("INSERT INTO staging VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._fold_closed(None if fold_all else self._fold_per_flush)
+            if self._retention is not None and now - self._last_retention >= \
+                    self._retention_every:
+                ret.apply(self._conn, self._retention, self._wall_ns())
+                self._last_retention = now
+        self._pending.clear()
+        self._pending_float = False
+        self._last_flush = now
+
+    def _staging_rows(self) -> list[tuple]:
+        if not self._pending:
+            return []
+        sid = np.concatenate([p[0] for p in self._pending])
+        ts = np.concatenate([p[1] for p in self._pending])
+        vdtype = np.float64 if self._pending_float else np.int64
+        v = np.concatenate([p[2].astype(vdtype, copy=False) for p in self._pending])
+        q = np.concatenate([p[3] for p in self._pending])
+        window = ts - ts % self._chunk_ns
+        w0 = int(window.min())
+        # One stable sort on (window, series): appends arrive in time order, so each
+        # series' samples stay in time order inside a batch.
+        key = ((window - w0) // self._chunk_ns << 32) | sid
+        order = np.argsort(key, kind="stable")
+        sid, ts, v, q, window = sid[order], ts[order], v[order], q[order], window[order]
+        block = sid // STAGING_BLOCK
+        cut = np.flatnonzero((window[1:] != window[:-1]) | (block[1:] != block[:-1])) + 1
+        bounds = np.concatenate(([0], cut, [len(sid)])).tolist()
+        self._seq += 1
+        rows = []
+        for a, b in pairwise(bounds):
+            codec, blob = encode_staging(sid[a:b], ts[a:b], v[a:b], q[a:b])
+            rows.append((int(window[a]), int(block[a]), self._seq, b - a, codec, blob))
+        return rows
+
+    # --- folding closed windows ---------------------------------------------------------
+    def _fold_closed(self, limit: int | None) -> int:
+        """Fold up to ``limit`` closed (window, block) groups; returns how many."""
+        if self._max_ts is None:
+            return 0
+        close_before = self._max_ts - self._grace_ns - self._chunk_ns
+        groups = self._conn.execute(
+            "SELECT DISTINCT window_ns, block FROM staging WHERE window_ns <= ? "
+            "ORDER BY window_ns, block" + ("" if limit is None else f" LIMIT {int(limit)}"),
+            (close_before,)).fetchall()
+        for window_ns, block in groups:
+            self._fold_group(int(window_ns), int(block))
+        return len(groups)
+
+    def fold_open(self) -> None:
+        """Fold every window, open ones too (end of an import; tests). Later samples of
+        an open window are merged into its chunks when they are folded in turn."""
+        rows = self._staging_rows()
+        with durable(self._conn):
+            self._conn.executemany("INSERT INTO staging VALUES (?, ?, ?, ?, ?, ?)", rows)
+            for window_ns, block in self._conn.execute(
+                    "SELECT DISTINCT window_ns, block FROM staging").fetchall():
+                self._fold_group(int(window_ns), int(block))
+        self._pending.clear()
+        self._pending_float = False
+
+    def _fold_group(self, window_ns: int, block: int) -> None:
+        conn = self._conn
+        parts = [decode_staging(int(c), bytes(d)) for c, d in conn.execute(
+            "SELECT codec, data FROM staging WHERE window_ns = ? AND block = ? ORDER BY seq",
+            (window_ns, block))]
+        if not parts:
+            return
+        sid = np.concatenate([p[0] for p in parts])
+        ts = np.concatenate([p[1] for p in parts])
+        any_float = any(p[2].dtype.kind == "f" for p in parts)
+        v = np.concatenate([p[2].astype(np.float64) if any_float else p[2] for p in parts])
+        q = np.concatenate([p[3] for p in parts])
+        # Batches are in time order (seq); a stable sort by series keeps that order.
+        order = np.argsort(sid, kind="stable")
+        sid, ts, v, q = sid[order], ts[order], v[order], q[order]
+        same = sid[1:] == sid[:-1]
+        if (same & (ts[1:] <= ts[:-1])).any():  # out-of-order or repeated appends: rare
+            sid, ts, v, q = _sort_dedupe(sid, ts, v, q)
+        is_float = self._is_float[sid]
+        eng = np.where(is_float, v.astype(np.float64),
+                       v.astype(np.float64) * self._scale[sid] + self._offset[sid])
+        store_rollups(conn, sid, ts, eng, q)
+        lo, hi = block * STAGING_BLOCK, (block + 1) * STAGING_BLOCK - 1
+        existing = {int(s): (int(c), bytes(d)) for s, c, d in conn.execute(
+            "SELECT series_id, codec, data FROM chunks WHERE start_ns = ? AND "
+            "series_id BETWEEN ? AND ?", (window_ns, lo, hi))}
+        starts = [*np.flatnonzero(np.concatenate(([True], ~same))).tolist(), len(sid)]
+        rows = []
+        for a, b in pairwise(starts):
+            s = int(sid[a])
+            kind = "float" if self._is_float[s] else "int"
+            cts, cv, cq = ts[a:b], v[a:b], q[a:b]
+            cv = cv.astype(np.float64) if kind == "float" else _to_int(cv)
+            if s in existing:
+                ots, ov, oq = decode_chunk(*existing[s], kind)
+                _, cts, cv, cq = _sort_dedupe(np.zeros(len(ots) + len(cts), np.int64),
+                                              np.concatenate((ots, cts)),
+                                              np.concatenate((ov, cv)),
+                                              np.concatenate((oq, cq)))
+            elif s in self._filters:
+                method, tol = self._filters[s]
+                tol = tol if kind == "float" else tol / abs(self._scale[s] or 1.0)
+                keep = apply_filter(method, tol, cts, cv, cq)
+                cts, cv, cq = cts[keep], cv[keep], cq[keep]
+            codec, blob = encode_chunk(cts, cv, cq, kind)
+            rows.append((s, window_ns, int(cts[-1]), len(cts), codec, blob))
+        conn.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("DELETE FROM staging WHERE window_ns = ? AND block = ?", (window_ns, block))
+
+    def close(self) -> None:
+        """Flush what is pending and close the database (open windows stay staged)."""
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# Chunks live in a WITHOUT ROWID table (the shared schema), whose rows spill to overflow
+# pages above about a quarter page (https://sqlite.org/fileformat2.html#ovflpgs): with the
+# default 4 KiB page a 1.3 KB float chunk costs a whole extra page.  16 KiB pages keep
+# chunks up to ~4 KB inline.  The page size can only be chosen before the database has
+# any content and before WAL mode is entered, hence here, before open_db.
+PAGE_SIZE = 16384
+
+
+def _create_with_page_size(path: Path) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        conn.execute("PRAGMA journal_mode = WAL")  # writes the header: page size fixed
+    finally:
+        conn.close()
+
+
+def _to_int(values: np.ndarray) -> np.ndarray:
+    return values if values.dtype.kind in "iu" else np.rint(values).astype(np.int64)
+
+
+def _sort_dedupe(sid: np.ndarray, ts: np.ndarray, v: np.ndarray,
+                 q: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sort by (series, time); of equal timestamps keep the one appended last."""
+    order = np.lexsort((ts, sid))
+    sid, ts, v, q = sid[order], ts[order], v[order], q[order]
+    last = np.ones(len(sid), bool)
+    last[:-1] = (sid[1:] != sid[:-1]) | (ts[1:] != ts[:-1])
+    return sid[last], ts[last], v[last], q[last]
