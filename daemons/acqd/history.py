@@ -64,14 +64,25 @@ class HistoryFeed:
         self._thread.start()
         opened.result(timeout=60)  # raises what opening the database raised
 
-    def map_slots(self, specs: Sequence[tuple[str, str, float, float, str] | None]) -> None:
-        """Which series each ring slot feeds (None: not kept, e.g. arrays); blocks until the
-        series exist (a durable write on the history thread)."""
+    def map_slots(self, specs: Sequence[tuple[str, str, float, float, str] | None],
+                  cfg: HistorySection) -> None:
+        """Which series each ring slot feeds (None: not kept, e.g. arrays), and the lossy
+        filters of `[[history.filter]]`; blocks until both are stored (durable writes on
+        the history thread)."""
         wanted = [s for s in specs if s is not None]
         done: Future = Future()
         self._queue.put(("series", wanted, done))
-        ids = iter(done.result(timeout=60))
-        self._series_of_slot = np.array([0 if s is None else next(ids) for s in specs],
+        ids = list(done.result(timeout=60))
+        filters = {}
+        for spec, sid in zip(wanted, ids, strict=True):
+            f = cfg.filter_for(spec[0])
+            if f is not None:
+                filters[int(sid)] = (f.method, f.tolerance)
+        done = Future()
+        self._queue.put(("filters", filters, done))
+        done.result(timeout=60)
+        it = iter(ids)
+        self._series_of_slot = np.array([0 if s is None else next(it) for s in specs],
                                         dtype=np.int64)
 
     def submit(self, slots: np.ndarray, ts: np.ndarray, raw: np.ndarray,
@@ -105,10 +116,13 @@ class HistoryFeed:
                     _, sids, ts, raw, q = item
                     writer.append(sids, ts, raw, q)
                     writer.maybe_flush()
-                elif item[0] == "series":
-                    _, specs, done = item
+                elif item[0] in ("series", "filters"):
+                    _, arg, done = item
                     try:
-                        done.set_result(writer.ensure_series(specs) if specs else [])
+                        if item[0] == "series":
+                            done.set_result(writer.ensure_series(arg) if arg else [])
+                        else:
+                            done.set_result(writer.replace_compression(arg))
                     except Exception as exc:  # the caller gets it
                         done.set_exception(exc)
                 elif item[0] == "stop":

@@ -138,7 +138,8 @@ class Acquisition:
             self.output.close()
         self.output = new_output
         if self.history is not None:
-            self.history.map_slots(self._history_specs(tagmap, all_slaves, new_output))
+            self.history.map_slots(self._history_specs(tagmap, all_slaves, new_output),
+                                   config.history)
             new_output.history = self.history.submit
         buses: dict[str, Bus] = {}
         retired: list[Link] = []

@@ -67,6 +67,11 @@ tagmap_dir = "tagmaps"
 [history]
 flush_interval = 1.0
 
+[[history.filter]]
+tags = "r1.scal*"
+method = "deadband"
+tolerance = 0.5
+
 [scan.fast]
 interval = 1.0
 

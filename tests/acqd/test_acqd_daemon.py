@@ -193,6 +193,13 @@ def test_every_sample_goes_to_history_with_its_raw_value(acqd_site):
         _, comm, _ = reader.raw("_sys.rtu1.1.comm", now - 60 * 10**9, now)
         assert len(comm) >= 3 and np.all(comm == 1.0)
     assert acqd_site.stop() == 0
+    # [[history.filter]] in the configuration made R1.SCALED's storage a 0.5 deadband.
+    import sqlite3
+
+    with sqlite3.connect(acqd_site.root / "state" / "history.db") as conn:
+        rows = conn.execute("SELECT s.tag, c.method, c.tolerance FROM compression c "
+                            "JOIN series s ON s.id = c.series_id").fetchall()
+    assert rows == [("R1.SCALED", "deadband", 0.5)]
     out = acqd_site.cli("history", "R1.SCALED", "--start", "-1h", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)

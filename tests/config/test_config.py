@@ -104,3 +104,16 @@ def test_unreadable_file_is_a_problem_not_a_crash(tmp_path):
     with pytest.raises(ValidationError) as info:
         load_config(tmp_path / "missing.toml")
     assert "cannot read the configuration" in str(info.value)
+
+
+def test_history_filters_match_tags_by_glob():
+    text = MINIMAL + ('[history]\nflush_interval = 5.0\n[[history.filter]]\ntags = "*.WH_TEMP"\n'
+                      'method = "swinging-door"\ntolerance = 0.5\n')
+    cfg = loads_config(text, "gw.toml")
+    assert cfg.history.flush_interval == 5.0
+    f = cfg.history.filter_for("W101.wh_temp")
+    assert f is not None and (f.method, f.tolerance) == ("swinging-door", 0.5)
+    assert cfg.history.filter_for("W101.THP") is None
+    bad = problems_of(MINIMAL + '[[history.filter]]\ntags = "*"\nmethod = "zip"\n'
+                      'tolerance = 1\n')
+    assert any("gw.toml:5:1: 'method' = 'zip' is not one of" in p for p in bad), bad

@@ -87,3 +87,22 @@ def test_unknown_method_is_refused(tmp_path):
     with pytest.raises(ValueError):
         w.set_compression(int(a), "lossy-magic", 1.0)
     w.close()
+
+
+def test_replace_compression_sets_all_filters_and_clears_the_rest(tmp_path):
+    db = tmp_path / "h.db"
+    w = HistoryWriter(db, chunk_s=600, close_grace_s=0)
+    a, b = w.ensure_series([("a", "int", 0.1, 0, "psi"), ("b", "int", 0.1, 0, "psi")])
+    w.set_compression(int(a), "deadband", 0.5)
+    w.replace_compression({int(b): ("swinging-door", 0.5)})  # a becomes lossless again
+    raw = np.rint(_drift(600, 4) * 10).astype(np.int64)
+    for k in range(600):
+        w.append(np.array([a, b]), T0 + k * NS, np.array([raw[k], raw[k]]), 0)
+    w.append(np.array([a]), T0 + 600 * NS, np.array([0]), 0)
+    w.flush()
+    with pytest.raises(ValueError):
+        w.replace_compression({int(a): ("zip", 1.0)})
+    w.close()
+    va, _ = _stored(db, int(a))
+    vb, _ = _stored(db, int(b))
+    assert np.array_equal(va, raw) and len(vb) < 300

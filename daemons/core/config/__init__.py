@@ -7,6 +7,7 @@ from daemons.core.config.model import (
     DeviceConfig,
     GatewayConfig,
     GatewaySection,
+    HistoryFilter,
     HistorySection,
     MqttSection,
     OpcuaSection,
@@ -20,7 +21,7 @@ from daemons.core.config.model import (
 
 __all__ = [
     "DAEMONS", "DEFAULT_PATH", "PROTOCOLS", "DeviceConfig", "GatewayConfig", "GatewaySection",
-    "HistorySection",
+    "HistoryFilter", "HistorySection",
     "MqttSection", "OpcuaSection", "PathsSection", "RingSection", "ScanClass",
     "ServiceSection", "WebSection", "WellConfig", "load_config", "loads_config",
 ]

@@ -23,6 +23,7 @@ from daemons.core.config.model import (
     DeviceConfig,
     GatewayConfig,
     GatewaySection,
+    HistoryFilter,
     HistorySection,
     MqttSection,
     OpcuaSection,
@@ -43,6 +44,7 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 # Sparkplug ids may not contain + / # (MQTT topic syntax).
 _SPARKPLUG_ID = re.compile(r"^[^+/#\s]{1,64}$")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+HISTORY_METHODS = ("deadband", "swinging-door")  # daemons/core/history/filters.py
 
 
 def load_config(path: Path | str = DEFAULT_PATH) -> GatewayConfig:
@@ -134,8 +136,22 @@ def _history(s: Section) -> HistorySection:
         rollup_1m_days=s.get_float("rollup_1m_days", 400.0, minval=0, maxval=36500),
         rollup_1h_days=s.get_float("rollup_1h_days", 3650.0, minval=0, maxval=36500),
         disk_budget_mb=s.get_int("disk_budget_mb", 0, minval=0, maxval=10_000_000),
+        filters=tuple(_history_filters(s)),
     )
     s.finish()
+    return out
+
+
+def _history_filters(s: Section) -> list[HistoryFilter]:
+    out = []
+    for i, item in enumerate(s.get_list("filter", []) or []):
+        f = Section(item, (*s.path, "filter", i), s.problems)
+        tags = f.get_str("tags", nonempty=True)
+        method = f.get_str("method", choices=HISTORY_METHODS)
+        tolerance = f.get_float("tolerance", minval=0.0)
+        f.finish()
+        if tags and method and tolerance is not None:
+            out.append(HistoryFilter(tags, method, tolerance))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -40,6 +41,15 @@ class RingSection:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """Lossy storage for the tags matching `tags` (a glob): history is lossless otherwise."""
+
+    tags: str
+    method: str  # deadband | swinging-door
+    tolerance: float  # engineering units
+
+
+@dataclass(frozen=True, slots=True)
 class HistorySection:
     enabled: bool
     flush_interval: float  # seconds: the most a power cut can lose
@@ -48,6 +58,12 @@ class HistorySection:
     rollup_1m_days: float
     rollup_1h_days: float
     disk_budget_mb: int  # 0 = no budget
+    filters: tuple[HistoryFilter, ...] = ()
+
+    def filter_for(self, tag: str) -> HistoryFilter | None:
+        """The first filter whose glob matches `tag` (case-insensitive), if any."""
+        return next((f for f in self.filters if fnmatchcase(tag.lower(), f.tags.lower())),
+                    None)
 
 
 @dataclass(frozen=True, slots=True)

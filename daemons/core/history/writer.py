@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
 
@@ -133,6 +133,18 @@ class HistoryWriter:
             else:
                 self._conn.execute("INSERT OR REPLACE INTO compression VALUES (?, ?, ?)",
                                    (series_id, method, float(tolerance)))
+        self._load_series()
+
+    def replace_compression(self, filters: Mapping[int, tuple[str, float]]) -> None:
+        """Set every series' lossy filter at once (series not named become lossless), in one
+        durable transaction: what a configuration reload needs."""
+        for method, _ in filters.values():
+            if method not in METHODS:
+                raise ValueError(f"unknown compression method {method!r}")
+        with durable(self._conn):
+            self._conn.execute("DELETE FROM compression")
+            self._conn.executemany("INSERT INTO compression VALUES (?, ?, ?)",
+                                   [(int(s), m, float(t)) for s, (m, t) in filters.items()])
         self._load_series()
 
     # --- ingest -------------------------------------------------------------------------
