@@ -22,8 +22,8 @@ class AcqMetrics:
         self.log = log
         self.requests = Counter("wellgate_acq_requests", "Modbus requests sent", ["bus"],
                                 registry=registry)
-        self.cpu = Counter("wellgate_acq_poll_cpu_seconds", "CPU spent polling, decoding and "
-                           "staging results", ["bus"], registry=registry)
+        self.cpu = Counter("wellgate_acq_poll_cpu_seconds", "CPU spent handling replies "
+                           "(decoding, staging, health)", ["bus"], registry=registry)
         self.cycles = Counter("wellgate_acq_scan_cycles", "Scan cycles started",
                               ["bus", "scan"], registry=registry)
         self.overruns = Counter("wellgate_acq_scan_overruns", "Ticks skipped because the "

@@ -180,11 +180,14 @@ class BusPoller:
     async def _execute(self, req: Request) -> None:
         slave, block = req.slave, req.block
         attempts = 1 if req.probe else 1 + slave.device.retries
-        cpu0 = time.process_time()
         self.stats.requests += 1
+        # CPU is timed from the reply on: process time over the await would also count
+        # every other bus's work done while this one waited.
+        cpu0 = None
         try:
             try:
                 registers = await self._read(slave, block, attempts)
+                cpu0 = time.process_time()
             except ExceptionResponse as exc:
                 slave.health.exceptions += 1
                 if exc.no_communication:  # 0x0A/0x0B: a serial gateway found no slave
@@ -205,6 +208,7 @@ class BusPoller:
             slave.health.response_ms = float("nan") if last is None else last * 1000.0
             self._deliver(slave, block, registers, req.tick_ns)
         finally:
+            cpu0 = time.process_time() if cpu0 is None else cpu0
             self.output.health(slave.health, req.tick_ns)
             self.stats.cpu_s += time.process_time() - cpu0
 

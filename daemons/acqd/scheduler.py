@@ -5,8 +5,9 @@ I = 1 s: hh:mm:00.000, :01.000 …; for I = 10 s: :00, :10 …).  Aligned timest
 up across devices and gateways and compress better in the historian (delta-of-delta is 0).
 A sample's timestamp is the tick it was scheduled for, not when the reply arrived.
 
-If a cycle is still running when its next tick comes, that tick is skipped and counted as
-an overrun (polling faster than the bus allows would only queue up stale requests).
+If a cycle is still running when its next tick comes, that tick is counted as an overrun
+and owed: one cycle (not a queue of stale ones) starts as soon as the running one ends,
+stamped with the newest tick it missed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class ScanClock:
     due_ns: int = 0  # the tick of the cycle waiting to run (0 = none)
     next_ns: int = 0  # the tick after that
     overruns: int = 0
+    owed_ns: int = 0  # a tick skipped while busy: its cycle starts as soon as the bus is free
     cycles: int = 0
     jitter_sum_ns: int = field(default=0, repr=False)
     jitter_max_ns: int = 0
@@ -49,9 +51,13 @@ class ScanClock:
         """Called often; returns a tick when a new cycle should start now.
 
         `busy` says the previous cycle of this class has not finished: the tick is then
-        skipped (an overrun) instead of queued.  When several ticks have passed (a long
-        stall), the cycle runs once, for the newest of them.
+        counted as an overrun and owed, and the owed cycle starts the moment the previous
+        one ends, stamped with the newest tick it missed (an overloaded bus is never left
+        idle waiting for the next tick, and timestamps stay aligned).
         """
+        if not busy and self.owed_ns:
+            tick, self.owed_ns = self.owed_ns, 0
+            return self._started(tick, now_ns)
         if now_ns < self.next_ns:
             return None
         tick = self.next_ns
@@ -60,13 +66,17 @@ class ScanClock:
         self.next_ns = next_tick(latest, self.interval_ns)
         if busy:
             self.overruns += 1 + missed
+            self.owed_ns = latest
             return None
         self.overruns += missed
+        return self._started(latest, now_ns)
+
+    def _started(self, tick: int, now_ns: int) -> int:
         self.cycles += 1
-        late = now_ns - latest
+        late = max(0, now_ns - tick)
         self.jitter_sum_ns += late
         self.jitter_max_ns = max(self.jitter_max_ns, late)
-        return latest
+        return tick
 
     @property
     def jitter_avg_ms(self) -> float:

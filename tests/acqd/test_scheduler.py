@@ -32,13 +32,18 @@ def test_slow_class_first_cycle_at_start_then_aligned():
     assert hourly.poll(T0 + 3600 * NS, busy=False) == T0 + 3600 * NS
 
 
-def test_busy_cycle_skips_the_tick_as_an_overrun():
+def test_a_busy_tick_is_an_overrun_and_runs_as_soon_as_the_bus_is_free():
     c = ScanClock("fast", NS, 0)
     c.start(T0)
     assert c.poll(T0 + NS, busy=False) == T0 + NS
     assert c.poll(T0 + 2 * NS, busy=True) is None
+    assert c.poll(T0 + 2 * NS + 100, busy=True) is None  # still busy: still owed, once
     assert c.overruns == 1
+    # The previous cycle ends at 2.4 s: the owed cycle starts at once, for tick 2 s.
+    assert c.poll(T0 + 2 * NS + 400_000_000, busy=False) == T0 + 2 * NS
+    assert c.poll(T0 + 2 * NS + 500_000_000, busy=False) is None
     assert c.poll(T0 + 3 * NS, busy=False) == T0 + 3 * NS
+    assert c.cycles == 3
 
 
 def test_a_long_stall_runs_once_for_the_newest_tick():
