@@ -204,3 +204,21 @@ def test_every_sample_goes_to_history_with_its_raw_value(acqd_site):
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert rows and all(abs(r["value"] - 100.5) < 1e-9 for r in rows)
+
+
+def test_crc_errors_and_exception_replies_set_their_own_quality(acqd_site):
+    acqd_site.start()
+    assert acqd_site.wait(lambda s: good(s, "R2.HR0") and good(s, "G.HR0")), acqd_site.log()
+    sim = acqd_site.sim
+    sim.call(sim.sim.fault("rtu2", "crc", unit=2))
+    sim.call(sim.sim.fault("gw1", "exception", code=4))
+    snap = acqd_site.wait(lambda s: s if detail(s.get("R2.HR0")[2]) == "no-communication"
+                          and detail(s.get("G.HR0")[2]) == "device-failure" else None)
+    assert snap is not None, acqd_site.log()
+    assert snap.get("_sys.rtu2.2.crc_errors")[0] >= 1
+    assert snap.get("_sys.gw1.1.exceptions")[0] >= 1
+    assert good(snap, "R1.HR0") == 1000  # the other slave on the same line is unaffected
+    sim.call(sim.sim.clear())
+    assert acqd_site.wait(lambda s: good(s, "R2.HR0") == 1100 and good(s, "G.HR0") == 1000,
+                          timeout=20), acqd_site.log()
+    assert acqd_site.proc.poll() is None
