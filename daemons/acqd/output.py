@@ -1,7 +1,7 @@
 """acqd's side of the shared ring: one slot per tag plus the health tags.
 
 Updates are staged in numpy arrays as replies arrive and published as one ring batch per
-flush (every 100 ms), so readers see a whole cycle of a device at once and the ring's
+flush (every 250 ms), so readers see a whole cycle of a device at once and the ring's
 per-batch cost is paid a few times a second, not once per request.  acqd is the ring's
 only writer, so the last published values are mirrored here: a Bad sample keeps the last
 value (OPC UA allows a value with a Bad status, and displays show the last reading).
@@ -24,6 +24,7 @@ HistorySink = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 GOOD = int(Quality.GOOD)
 STALE = int(Quality.UNCERTAIN_LAST_USABLE)
 STALE_AFTER_SCANS = 3  # a Good value older than this many of its scan intervals is stale
+STALE_CHECK_NS = 1_000_000_000  # staleness is judged in seconds: look once a second
 
 
 def array_length(tag: TagDef) -> int:
@@ -65,6 +66,7 @@ class RingOutput:
         self._stage: list[tuple[np.ndarray, ...]] = []  # (slots, eng, ts, quality, raw)
         self._last_arrays: dict[int, np.ndarray] = {}  # arrays are few (cards): keep them
         self.history: HistorySink | None = None
+        self._stale_checked_ns = 0
 
     def slots(self, tags: Sequence[TagDef]) -> np.ndarray:
         """Slot numbers of `tags` (callers keep the result: it is looked up once)."""
@@ -114,8 +116,11 @@ class RingOutput:
         """Publish what is staged as one ring batch (the newest sample of each tag) and hand
         every sample to the historian; Good values gone stale are re-marked in the ring
         only (the historian sees the gap itself).  Returns the number of slots published."""
-        stale = np.flatnonzero((self._last_q == GOOD) & (self._stale_ns > 0)
-                               & (now_ns - self._last_ts > self._stale_ns))
+        stale = np.empty(0, dtype=np.int64)
+        if now_ns - self._stale_checked_ns >= STALE_CHECK_NS:  # a scan over every slot
+            self._stale_checked_ns = now_ns
+            stale = np.flatnonzero((self._last_q == GOOD) & (self._stale_ns > 0)
+                                   & (now_ns - self._last_ts > self._stale_ns))
         if not self._stage and not len(stale):
             return 0
         if self._stage:
