@@ -20,9 +20,9 @@ from typing import Any
 
 from daemons.acqd.decode import EncodeError, decode_tag, encode_value
 from daemons.acqd.drivers import ModbusError
-from daemons.acqd.journal import Journal
 from daemons.acqd.poller import BusPoller
 from daemons.core.commands import CommandProtocolError, pack, read_message, socket_path
+from daemons.core.journal import Journal
 from daemons.core.tagmap import TagDef
 
 Resolver = Callable[[str], tuple[TagDef, BusPoller, float] | None]  # tag, poller, timeout

@@ -17,13 +17,13 @@ from daemons.acqd.drivers import open_link
 from daemons.acqd.drivers.base import Link
 from daemons.acqd.health import SlaveHealth, health_prefix
 from daemons.acqd.history import HistoryFeed, health_specs, series_spec
-from daemons.acqd.journal import Journal
 from daemons.acqd.metrics import AcqMetrics
 from daemons.acqd.output import RingOutput
 from daemons.acqd.plan import Planner
 from daemons.acqd.poller import BusPoller, Slave
 from daemons.acqd.scheduler import ScanClock, tick_ns
 from daemons.core.config import DeviceConfig, GatewayConfig
+from daemons.core.journal import Journal
 from daemons.core.problems import ValidationError
 from daemons.core.service import ServiceContext, daemon_main
 from daemons.core.service.logsetup import Availability

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from daemons.acqd.journal import read_journal
 from daemons.cli.common import EXIT_INVALID, EXIT_OK, CommandError, Console, fit, load_gateway
 from daemons.core.commands import CommandProtocolError, request
+from daemons.core.journal import read_journal
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

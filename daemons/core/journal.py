@@ -1,5 +1,8 @@
 """The command journal: every write to a device, durably recorded at each step.
 
+It lives in core because its readers (the CLI today; webd and opcuad later) must not
+import acqd; acqd alone opens it for writing.
+
 acqd owns commands.db.  A command is recorded as `requested` before anything is sent, then
 `sent`, then `confirmed` (read back equal) or `failed` / `rejected`, each step committed
 durably (WAL fsynced) before the caller is answered: after a power cut the journal still
