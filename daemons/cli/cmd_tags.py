@@ -66,18 +66,32 @@ def _fmt_value(value: Any) -> str:
     return f"{value:.6g}"
 
 
+# Short forms for the 80-column table (JSON keeps the full names).
+SHORT_DETAIL = {
+    "no-communication": "no-comm", "waiting-for-initial-data": "no-data-yet",
+    "device-failure": "dev-failure", "last-usable": "stale", "sensor-failure": "sensor-fail",
+    "eu-exceeded": "out-of-range",
+}
+
+
+def quality_text(severity_name: str, detail_name: str) -> str:
+    if severity_name == "good":
+        return "good"
+    return f"{severity_name} {SHORT_DETAIL.get(detail_name, detail_name)}"
+
+
 def render_table(rows: list[dict[str, Any]], console: Console) -> str:
     width = terminal_width()
-    name_w = max(12, min(32, max((len(r["tag"]) for r in rows), default=12)))
-    head = console.tr(f"{'TAG':<{name_w}} {'VALUE':>12} {'UNITS':<8} {'QUALITY':<17} TIME (UTC)",
-                      f"{'ETIQUETA':<{name_w}} {'VALOR':>12} {'UNIDAD':<8} {'CALIDAD':<17} "
+    name_w = max(12, min(24, max((len(r["tag"]) for r in rows), default=12)))
+    head = console.tr(f"{'TAG':<{name_w}} {'VALUE':>12} {'UNITS':<8} {'QUALITY':<20} TIME (UTC)",
+                      f"{'ETIQUETA':<{name_w}} {'VALOR':>12} {'UNIDAD':<8} {'CALIDAD':<20} "
                       f"HORA (UTC)")
     lines = [fit(head, width)]
     for r in rows:
-        qual = r["quality"] if r["quality"] == "good" else f"{r['quality']}:{r['quality_detail']}"
+        qual = quality_text(r["quality"], r["quality_detail"])
         ts = (r["ts"] or "")[11:23]
         line = (f"{fit(r['tag'], name_w):<{name_w}} {fit(_fmt_value(r['value']), 12):>12} "
-                f"{fit(r['units'], 8):<8} {fit(qual, 17):<17} {ts}")
+                f"{fit(r['units'], 8):<8} {fit(qual, 20):<20} {ts}")
         line = fit(line, width)
         lines.append(line.replace(qual, console.quality(qual), 1) if qual else line)
     return "\n".join(lines)

@@ -34,6 +34,8 @@ def test_tags_json_has_the_documented_shape(gateway):
     assert rows["W1.CHP"]["quality"] == "bad"
     assert rows["W1.CHP"]["quality_detail"] == "no-communication"
     assert rows["W1.CARD_LOAD"]["value"] == [1.0, 2.0, 3.0, 4.0]
+    table = gateway.run("tags", "W1.CHP", check=True).stdout
+    assert "bad no-comm" in table and "95" in table
     ring.close()
 
 
