@@ -3,8 +3,8 @@
 Like `Restart=on-failure` with `StartLimitIntervalSec=60` / `StartLimitBurst=5`: a
 program that exits with an error (or a signal) is restarted after a short delay; one that
 fails five times within a minute is left stopped and reported.  Ctrl-C (SIGINT) or
-SIGTERM stops everything: SIGTERM first, SIGKILL for what is left after 5 s, as systemd's
-TimeoutStopSec would.
+SIGTERM stops everything in reverse start order: SIGTERM first, SIGKILL for a program still
+running after 5 s, as systemd's TimeoutStopSec would.
 """
 
 from __future__ import annotations
@@ -98,13 +98,14 @@ class Supervisor:
             prog.restart_at = now + RESTART_DELAY
 
     def _stop_all(self) -> None:
-        running = [p for p in self.programs if p.process and p.process.poll() is None]
-        for prog in running:
+        """Stop in reverse start order, as systemd does for units ordered After= each
+        other: the daemons before the simulated devices they talk to."""
+        for prog in reversed(self.programs):
+            if prog.process is None or prog.process.poll() is not None:
+                continue
             prog.process.send_signal(signal.SIGTERM)
-        end = time.monotonic() + STOP_TIMEOUT
-        for prog in running:
             try:
-                prog.process.wait(timeout=max(0.1, end - time.monotonic()))
+                prog.process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.say(f"{prog.name} did not stop in {STOP_TIMEOUT:.0f} s; killed",
                          f"{prog.name} no se detuvo en {STOP_TIMEOUT:.0f} s; forzado")
