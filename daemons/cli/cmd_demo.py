@@ -142,16 +142,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
     progs = programs(layout)
     names = ", ".join(p.name for p in progs)
     cfg = f"--config {layout.gateway}"
+    # `make demo` runs from the virtualenv: show the command the user can type as it is.
+    beside = Path(sys.executable).parent / "wellgate"
+    wg = "wellgate" if shutil.which("wellgate") == str(beside) or not beside.exists() \
+        else str(beside)
     console.say(
         f"wellgate demo in {root}\n  running: {names}\n  tag maps: version {version}\n"
-        f"  live values:  wellgate {cfg} tags --watch\n"
-        f"  daemons:      wellgate {cfg} status\n"
-        f"  faults:       wellgate simulate fault rpc1 drop --dir {layout.sim_state}\n"
+        f"  live values:  {wg} {cfg} tags --watch\n"
+        f"  daemons:      {wg} {cfg} status\n"
+        f"  faults:       {wg} simulate fault rpc1 drop --dir {layout.sim_state}\n"
         f"  logs:         {layout.logs}/\nCtrl-C stops everything.",
         f"demo de wellgate en {root}\n  en marcha: {names}\n  mapas: versión {version}\n"
-        f"  valores en vivo: wellgate {cfg} tags --watch\n"
-        f"  demonios:        wellgate {cfg} status\n"
-        f"  fallas:          wellgate simulate fault rpc1 drop --dir {layout.sim_state}\n"
+        f"  valores en vivo: {wg} {cfg} tags --watch\n"
+        f"  demonios:        {wg} {cfg} status\n"
+        f"  fallas:          {wg} simulate fault rpc1 drop --dir {layout.sim_state}\n"
         f"  registros:       {layout.logs}/\nCtrl-C detiene todo.")
     sys.stdout.flush()
     code = Supervisor(progs, lambda en, es: console.say(en, es)).run(args.duration)
