@@ -222,3 +222,23 @@ def test_crc_errors_and_exception_replies_set_their_own_quality(acqd_site):
     assert acqd_site.wait(lambda s: good(s, "R2.HR0") == 1100 and good(s, "G.HR0") == 1000,
                           timeout=20), acqd_site.log()
     assert acqd_site.proc.poll() is None
+
+
+def test_tagmap_apply_tells_the_running_acqd(acqd_site):
+    from daemons.core.ring import RingReader
+
+    acqd_site.start()
+    assert acqd_site.wait(lambda s: good(s, "R1.HR0")), acqd_site.log()
+    new_dir = acqd_site.root / "new"
+    new_dir.mkdir()
+    new = new_dir / "test.csv"
+    new.write_text((acqd_site.root / "tagmaps" / "test.csv").read_text()
+                   + "G.HR9,gw1,hr,9,uint16,,,,,,,,\n")
+    # acqd has just written its status file; wait until it says ready, then apply.
+    assert acqd_site.wait(lambda s: "ready" in acqd_site.cli("status").stdout)
+    out = acqd_site.cli("tagmap", "apply", str(new), "--note", "add G.HR9")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "installed as version 1" in out.stdout and "told to reload: acqd" in out.stdout
+    assert acqd_site.wait(lambda s: good(s, "G.HR9") == 1009), acqd_site.log()
+    with RingReader(acqd_site.root / "run" / "acq.ring") as ring:
+        assert ring.tagmap_version == 1
