@@ -299,7 +299,7 @@ def sim_served(root: Path) -> dict[str, int]:
 # --- Node-RED with node-red-contrib-modbus (optional comparison) -----------------------
 NODE_RED_CACHE = Path.home() / ".cache" / "wellgate-bench" / "node-red"
 # 5.23.3 is the newest release whose dependencies all come from the npm registry; later
-# ones fetch their modbus-serial fork from dl.cloudsmith.io.
+# ones fetch their modbus-serial fork from a download host outside the npm registry.
 NODE_RED_PACKAGES = ("node-red@4", "node-red-contrib-modbus@5.23.3")
 
 # One function node per device decodes the 100 tags as a Node-RED user would write it.
