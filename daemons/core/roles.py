@@ -86,6 +86,7 @@ BY_TYPE: Mapping[str, Mapping[str, Role]] = MappingProxyType({
         Role("intake_temperature", "pump intake temperature", "temperatura de succión", "degF"),
         Role("discharge_pressure", "pump discharge pressure", "presión de descarga", "psi"),
         Role("vibration", "vibration", "vibración", "g"),
+        Role("vibration_y", "vibration, second axis", "vibración, segundo eje", "g"),
         Role("drive_fault", "drive trip code", "código de disparo del variador"),
         Role("current_unbalance", "current unbalance", "desbalance de corriente", "%"),
     ),
@@ -97,6 +98,8 @@ BY_TYPE: Mapping[str, Mapping[str, Role]] = MappingProxyType({
         Role("injection_setpoint", "injection rate set point", "consigna de inyección",
              "Mscf/d"),
         Role("injection_valve_position", "injection control valve", "válvula de inyección", "%"),
+        Role("supply_pressure", "gas-lift supply header pressure",
+             "presión del cabezal de suministro de gas", "psi"),
     ),
     "pcp": _roles(
         Role("rotor_speed", "rotor speed", "velocidad del rotor", "rpm"),
@@ -134,6 +137,12 @@ BY_TYPE: Mapping[str, Mapping[str, Role]] = MappingProxyType({
         Role("mud_weight_out", "mud weight out", "densidad de lodo de salida", "ppg"),
         Role("gas_total", "total gas", "gas total", "%"),
         Role("on_bottom", "on bottom", "en el fondo"),
+        Role("in_slips", "in slips", "en cuñas"),
+        Role("rig_activity", "rig activity code", "código de actividad del taladro"),
+        Role("mud_temperature_in", "mud temperature in", "temperatura del lodo de entrada",
+             "degF"),
+        Role("mud_temperature_out", "mud temperature out", "temperatura del lodo de salida",
+             "degF"),
     ),
     "coiled_tubing": _roles(
         Role("ct_depth", "coiled tubing depth", "profundidad de la tubería", "ft"),
@@ -147,6 +156,8 @@ BY_TYPE: Mapping[str, Mapping[str, Role]] = MappingProxyType({
         Role("ct_cycles", "reel trip counter", "contador de viajes del carrete"),
         Role("ct_running_feet", "running feet counter", "pies corridos", "ft"),
         Role("ct_injector_force", "injector head force", "fuerza del inyector", "lbf"),
+        Role("ct_returns_rate", "returns rate", "caudal de retorno", "bbl/min"),
+        Role("ct_job_stage", "job stage code", "código de etapa del trabajo"),
     ),
 })
 
@@ -158,6 +169,8 @@ SITE = _roles(
          "Mscf/d"),
     Role("test_water_rate", "test separator water rate", "tasa de agua del separador de prueba",
          "bbl/d"),
+    Role("test_liquid_rate", "test separator liquid rate",
+         "tasa de líquido del separador de prueba", "bbl/d"),
     Role("test_bsw", "test separator BS&W", "agua y sedimento del separador de prueba", "%"),
     Role("test_pressure", "test separator pressure", "presión del separador de prueba", "psi"),
     Role("test_temperature", "test separator temperature",

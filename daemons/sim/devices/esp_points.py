@@ -33,7 +33,7 @@ POINTS: tuple[Point, ...] = (
     Point("VIBRATION_X", "ir", 20, **_F, units="g", role="vibration", lo=0, hi=10,
           deadband=0.02, description="Pump vibration, X axis"),
     Point("VIBRATION_Y", "ir", 22, **_F, units="g", lo=0, hi=10, deadband=0.02,
-          description="Pump vibration, Y axis"),
+          description="Pump vibration, Y axis", role="vibration_y"),
     Point("THP", "ir", 24, **_F, units="psi", role="thp", lo=0, hi=3000, deadband=1,
           description="Tubing head pressure (surface transmitter on the drive)"),
     Point("CHP", "ir", 26, **_F, units="psi", role="chp", lo=0, hi=3000, deadband=1,

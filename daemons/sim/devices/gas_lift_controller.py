@@ -32,7 +32,7 @@ POINTS: tuple[Point, ...] = (
     Point("INJ_TEMP", "ir", 4, **_F, units="degF", role="injection_temperature", lo=-20,
           hi=250, deadband=0.2, description="Injection gas temperature"),
     Point("SUPPLY_PRESSURE", "ir", 6, **_F, units="psi", lo=0, hi=3000, deadband=1,
-          description="Gas supply header pressure upstream of the valve"),
+          description="Gas supply header pressure upstream of the valve", role="supply_pressure"),
     Point("VALVE_POSITION", "ir", 8, **_F, units="%", role="injection_valve_position", lo=0,
           hi=100, deadband=0.2, description="Injection control valve position"),
     Point("THP", "ir", 10, **_F, units="psi", role="thp", lo=0, hi=3000, deadband=1,

@@ -61,7 +61,7 @@ _SITE: tuple[Point, ...] = (
     Point("GAS_RATE", "ir", 4, **_F, units="Mscf/d", role="test_gas_rate", lo=0, hi=50000,
           deadband=2, well=None, description="Test separator gas rate (orifice meter)"),
     Point("LIQUID_RATE", "ir", 6, **_F, units="bbl/d", lo=0, hi=40000, deadband=2,
-          well=None, description="Test separator liquid rate (Coriolis)"),
+          well=None, description="Test separator liquid rate (Coriolis)", role="test_liquid_rate"),
     Point("BSW", "ir", 8, **_F, units="%", role="test_bsw", lo=0, hi=100, deadband=0.1,
           well=None, description="Water cut of the liquid outlet"),
     Point("PRESSURE", "ir", 10, **_F, units="psi", role="test_pressure", lo=0, hi=1500,
