@@ -25,6 +25,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from daemons.sim.testmodel import StaticModel
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 PYTHON = sys.executable
@@ -34,7 +36,7 @@ HEALTH_COUNTERS = ("success", "timeouts", "exceptions", "crc_errors", "demotions
 
 
 # --- a simulator model with plain register contents ------------------------------------
-class BenchRegisters:
+class BenchRegisters(StaticModel):
     """A simulator model whose holding registers 0..`registers`-1 hold their address.
 
     Used by the RTU bench, which needs more registers than the test_counter model has
@@ -48,18 +50,6 @@ class BenchRegisters:
                  seed: int = 0) -> None:
         count = int(params.get("registers", 500))
         bank.set_registers("hr", 0, [i & 0xFFFF for i in range(count)])
-
-    def step(self, now: float) -> None:
-        pass
-
-    def on_write(self, table: str, address: int, values: list[int]) -> None:
-        pass
-
-    def truth(self) -> dict[str, Any]:
-        return {}
-
-    def inject(self, event: str, **kwargs: Any) -> None:
-        raise ValueError(f"unknown event {event!r}")
 
 
 MODELS = MappingProxyType({"bench_registers": BenchRegisters})

@@ -124,28 +124,6 @@ def bench_tcp(n: int, rounds: int) -> None:
 
 
 # --- RTU against the simulator ---------------------------------------------------------
-class _Registers:
-    """A simulator model that only holds registers 0..124."""
-
-    model = "bench_registers"
-
-    def __init__(self, bank: Any, *, wells: list[str], params: dict[str, Any],
-                 seed: int = 0) -> None:
-        bank.set_registers("hr", 0, list(range(125)))
-
-    def step(self, now: float) -> None:
-        pass
-
-    def on_write(self, table: str, address: int, values: list[int]) -> None:
-        pass
-
-    def truth(self) -> dict[str, Any]:
-        return {}
-
-    def inject(self, event: str, **kwargs: Any) -> None:
-        raise ValueError(event)
-
-
 def bench_rtu(requests: int) -> None:
     from daemons.acqd.drivers.modbus_rtu import LineTiming, RtuLink
     from daemons.sim.background import SiteThread
@@ -168,7 +146,7 @@ model = "bench_registers"
 unit = 1
 bus = "rs485"
 """
-    models = {"bench_registers": _Registers}
+    from _acqd_common import MODELS as models
     line = LineTiming(baud, "N", 1)
     per_request = line.frame_s(8 + 255) + 2 * line.silent_s + turnaround
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,6 +13,26 @@ from typing import Any, ClassVar
 
 from daemons.sim.bank import RegisterBank
 
+
+class StaticModel:
+    """A device whose registers only hold what its constructor put there: the base of
+    test and benchmark models (no physics, writes ignored, no events)."""
+
+    model: ClassVar[str] = "static"
+
+    def step(self, now: float) -> None:
+        pass
+
+    def on_write(self, table: str, address: int, values: list[int]) -> None:
+        pass
+
+    def truth(self) -> dict[str, Any]:
+        return {}
+
+    def inject(self, event: str, **kwargs: Any) -> None:
+        raise ValueError(f"unknown event {event!r}")
+
+
 HR_BASE = 1000  # hr[i] = HR_BASE + i for i in 0..249
 IR_BASE = 2000  # ir[i] = IR_BASE + i for i in 0..9
 COUNTER_IR = 10  # ir[10] = physics steps (mod 65536)

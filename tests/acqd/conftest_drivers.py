@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from daemons.sim.testmodel import StaticModel
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 HR_BASE, HR_COUNT = 1000, 200
@@ -119,7 +121,7 @@ def pymodbus_slave(tmp: Path, kind: str = "tcp", *extra: str) -> Iterator[str]:
 
 
 # --- the simulator ---------------------------------------------------------------------
-class DriverTestModel:
+class DriverTestModel(StaticModel):
     """A simulator device with the same known values as the pymodbus slave (+ offset)."""
 
     model = "driver_test"
@@ -132,18 +134,6 @@ class DriverTestModel:
         for i, (c, d) in enumerate(zip(coils(), inputs(), strict=True)):
             bank.set_bit("co", i, bool(c))
             bank.set_bit("di", i, bool(d))
-
-    def step(self, now: float) -> None:
-        pass
-
-    def on_write(self, table: str, address: int, values: list[int]) -> None:
-        pass
-
-    def truth(self) -> dict[str, Any]:
-        return {}
-
-    def inject(self, event: str, **kwargs: Any) -> None:
-        raise ValueError(event)
 
 
 SIM_MODELS = {"driver_test": DriverTestModel}
