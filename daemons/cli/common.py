@@ -57,6 +57,9 @@ def config_path(args: argparse.Namespace) -> Path:
 
 def load_gateway(args: argparse.Namespace, console: Console) -> GatewayConfig:
     """The gateway configuration, or a CommandError listing its problems."""
+    loaded = getattr(args, "gateway_config", None)  # already read to pick the language
+    if loaded is not None:
+        return loaded
     try:
         return load_config(config_path(args))
     except ValidationError as exc:
@@ -72,7 +75,8 @@ def pick_language(args: argparse.Namespace) -> str:
     path = config_path(args)
     if path.is_file():
         try:
-            return load_config(path).gateway.language
+            args.gateway_config = load_config(path)
+            return args.gateway_config.gateway.language
         except ValidationError:
             pass
     return env_language() or "es"
