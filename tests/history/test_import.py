@@ -8,6 +8,7 @@ import pytest
 
 from daemons.core.history.importer import ImportRejected, import_csv, import_lock
 from daemons.core.history.reader import HistoryReader
+from daemons.core.history.writer import HistoryWriter
 from daemons.core.problems import ValidationError
 from daemons.core.quality import Quality
 from daemons.core.tagmap.model import TagDef, TagMap
@@ -171,3 +172,23 @@ def test_import_a_million_rows(tmp_path):
         ts, v, _ = r.raw("T7", T0, T0 + per_tag * NS)
         assert ts.size == per_tag
         assert np.allclose(v, raw[7] * 0.1)
+
+
+def test_a_failed_import_leaves_no_series_and_no_samples(tmp_path, monkeypatch):
+    path = _write(tmp_path, "tag,ts,value\nW1.THP,2026-05-28T20:26:40Z,100.5\n"
+                            "W1.RATE,2026-05-28T20:26:41Z,12.25\n")
+    db = tmp_path / "import-history.db"
+
+    def broken(self, window_ns, block):  # the disk fills up in the middle of the write
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(HistoryWriter, "_fold_group", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        import_csv(path, TAGS, db)
+    monkeypatch.undo()
+    conn = sqlite3.connect(db)
+    assert [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("series", "chunks", "staging")] == [0, 0, 0]
+    conn.close()
+    result = import_csv(path, TAGS, db)  # the same file imports cleanly afterwards
+    assert result.rows == 2

@@ -1,10 +1,12 @@
 """HistoryReader: raw ranges across chunk boundaries, scaling, merging, rollups, latest."""
 
+import sqlite3
 import time
 
 import numpy as np
 import pytest
 
+from daemons.core.history import retention
 from daemons.core.history.reader import HistoryReader
 from daemons.core.history.writer import HistoryWriter
 from daemons.core.quality import Quality
@@ -118,25 +120,42 @@ def test_decimation_picks_rollups_for_long_ranges(tmp_path):
     q = np.zeros(n, np.uint32)
     fill(db, "T", ts, raw, q, kind="int", scale=0.5)
     start = int(ts[0])
+    minute_avg = (raw * 0.5).reshape(-1, 60).mean(axis=1)
     with HistoryReader([db]) as r:
         short = r.decimated("T", start, start + 3600 * NS, 1000)
         assert short.source == "raw"
+        # Minutes come from raw samples while they exist: exact, spike included.
         day = r.decimated("T", start, start + 2 * DAY * NS, 1000)
-        assert day.source == "1m" and len(day) <= 1000
-        assert day.value.max() == 9_999 * 0.5  # the spike survives the rollup path
+        assert day.source == "raw" and len(day) <= 1000
+        assert day.value.max() == 9_999 * 0.5
         long = r.decimated("T", start, start + 3 * DAY * NS, 100)
         assert long.source == "1h" and long.value.max() == 9_999 * 0.5
-        # LTTB on rollups uses bucket averages: a smooth line, no spike needed.
-        smooth = r.decimated("T", start, start + 2 * DAY * NS, 500, method="lttb")
-        assert smooth.source == "1m" and len(smooth) == 500
-        minute_avg = (raw * 0.5).reshape(-1, 60).mean(axis=1)
-        minute = (smooth.ts - 30 * NS - ts[0]) // (60 * NS)
-        assert np.array_equal(smooth.ts, ts[0] + minute * 60 * NS + 30 * NS)
-        assert np.allclose(smooth.value, minute_avg[minute])
         # More points asked than minutes in the range: raw data, not rollups.
         assert r.decimated("T", start, start + 600 * NS, 1000).source == "raw"
         with pytest.raises(ValueError):
             r.decimated("T", start, start + 600 * NS, 10, method="average")
+    # Raw samples of the first two days age out: their minutes are materialised.
+    conn = sqlite3.connect(db)
+    with conn:
+        retention.apply(conn, retention.RetentionPolicy(raw_s=DAY), T0 + 3 * DAY * NS)
+    conn.close()
+    with HistoryReader([db]) as r:
+        # (raw goes a chunk at a time: the hour holding the limit stays whole)
+        assert r.raw("T", start, start + (2 * DAY - 3600) * NS)[0].size == 0
+        day = r.decimated("T", start, start + 2 * DAY * NS, 1000)
+        assert day.source == "1m" and len(day) <= 1000
+        assert day.value.max() == 9_999 * 0.5  # the spike survives in the minute's max
+        # LTTB on rollups uses bucket averages: a smooth line, no spike needed.
+        smooth = r.decimated("T", start, start + 2 * DAY * NS, 500, method="lttb")
+        assert smooth.source == "1m" and len(smooth) == 500
+        aged = smooth.ts < start + (2 * DAY - 3600) * NS  # the last half hour is raw
+        assert aged.sum() > 250
+        minute = (smooth.ts[aged] - 30 * NS - ts[0]) // (60 * NS)
+        assert np.array_equal(smooth.ts[aged], ts[0] + minute * 60 * NS + 30 * NS)
+        assert np.allclose(smooth.value[aged], minute_avg[minute])
+        # A range reaching into the raw day takes minutes, then raw samples.
+        both = r.decimated("T", start + DAY * NS, start + 3 * DAY * NS, 4000)
+        assert both.source == "1m" and both.ts[-1] > int(ts[-1]) - 180 * NS  # raw to the end
 
 
 def test_sparse_tag_is_decimated_from_raw(tmp_path):

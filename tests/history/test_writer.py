@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from daemons.core.history.codec import decode_chunk, decode_staging
+from daemons.core.history.compact import MAX_CHUNK_BYTES
 from daemons.core.history.writer import HistoryWriter
 from daemons.core.quality import Quality
 from daemons.core.store.sqlite import StoreError
@@ -102,33 +103,79 @@ def test_a_late_sample_is_merged_into_its_folded_chunk(writer, tmp_path):
     assert np.array_equal(v, expected)
 
 
-def test_rollups_hold_engineering_values_of_good_samples(writer, tmp_path):
+def test_hour_rollup_holds_engineering_values_of_good_samples(writer, tmp_path):
     (sid,) = writer.ensure_series([("p", "int", 0.5, 10.0, "psi")])
     raw = np.arange(180) % 37
     quality = np.where(np.arange(180) % 10 == 0, Quality.BAD_SENSOR_FAILURE, 0)
     quality[60:120] = Quality.BAD_NO_COMMUNICATION  # a whole minute without Good data
     for k in range(180):
         writer.append(np.array([sid]), T0 + k * NS, np.array([raw[k]]), quality[k])
-    writer.append(np.array([sid]), T0 + 200 * NS, np.array([0]), 0)
     writer.flush(fold_all=True)
     conn = sqlite3.connect(tmp_path / "history.db")
-    rows = conn.execute("SELECT bucket_ns, min, max, sum, count, last, last_ns, good "
-                        "FROM rollup_1m WHERE series_id = ? ORDER BY bucket_ns",
-                        (int(sid),)).fetchall()
-    hour = conn.execute("SELECT count, good, min, max FROM rollup_1h").fetchall()
+    assert conn.execute("SELECT count(*) FROM rollup_1h").fetchone()[0] == 0  # hour open
+    writer.append(np.array([sid]), T0 + 3600 * NS, np.array([0]), 0)  # the hour closes
+    writer.flush(fold_all=True)
+    hour = conn.execute("SELECT bucket_ns, count, good, min, max, sum, last, last_ns "
+                        "FROM rollup_1h").fetchall()
+    # No 1-minute rows while raw data exists: readers compute minutes from raw.
+    assert conn.execute("SELECT count(*) FROM rollup_1m").fetchone()[0] == 0
     conn.close()
     eng = raw * 0.5 + 10.0
-    for minute in (0, 2):
-        sl = slice(minute * 60, minute * 60 + 60)
-        good = quality[sl] == 0
-        e = eng[sl][good]
-        last_idx = np.flatnonzero(good)[-1] + minute * 60
-        assert rows[minute] == (T0 + minute * 60 * NS, e.min(), e.max(), pytest.approx(e.sum()),
-                                60, eng[last_idx], T0 + int(last_idx) * NS, int(good.sum()))
-    assert rows[1] == (T0 + 60 * NS, None, None, None, 60, None, None, 0)
-    # Open window (tick 200) is not rolled up yet; the hour merges three minutes.
-    assert hour == [(180, int((quality == 0).sum()), eng[quality == 0].min(),
-                     eng[quality == 0].max())]
+    good = quality == 0
+    last = int(np.flatnonzero(good)[-1])
+    assert hour == [(T0, 180, int(good.sum()), eng[good].min(), eng[good].max(),
+                     pytest.approx(eng[good].sum()), eng[last], T0 + last * NS)]
+
+
+def test_a_resent_sample_is_not_counted_twice(tmp_path):
+    db = tmp_path / "history.db"
+    w = HistoryWriter(db, chunk_s=60, flush_s=10, close_grace_s=0)
+    (sid,) = w.ensure_series([("p", "int", 1, 0, "psi")])
+    n = 3600 + 120
+    w.append(np.full(n, sid), T0 + np.arange(n) * NS, np.arange(n) % 100, 0)
+    w.flush(fold_all=True)  # hour 0 is closed: folded and compacted
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count, max FROM rollup_1h").fetchall() == [(3600, 99.0)]
+    w.append(np.array([sid, sid]), np.array([T0 + 5 * NS, T0 + 7 * NS]),
+             np.array([500, 7]), 0)  # re-sent: one corrected value, one unchanged
+    w.flush(fold_all=True)
+    assert conn.execute("SELECT count, max FROM rollup_1h").fetchall() == [(3600, 500.0)]
+    conn.close()
+    ts, v, _ = _read(db, int(sid))
+    expected = np.arange(n) % 100
+    expected[5] = 500
+    assert np.array_equal(ts, T0 + np.arange(n) * NS) and np.array_equal(v, expected)
+
+
+def test_closed_hours_become_one_chunk_per_series(tmp_path):
+    db = tmp_path / "history.db"
+    w = HistoryWriter(db, chunk_s=600, flush_s=10, close_grace_s=30)
+    ids = w.ensure_series([("noisy", "int", 1, 0, ""), ("state", "int", 1, 0, ""),
+                           ("f", "float", 1, 0, "")])
+    rng = np.random.default_rng(2)
+    hours = 3
+    for k in range(hours * 3600 + 60):
+        w.append(ids, T0 + k * NS, np.array([rng.integers(0, 30), k // 5000,
+                                             np.float32(rng.normal())]), 0)
+        if k % 10 == 0:
+            w.maybe_flush(now=float(k))
+    w.flush(fold_all=True)
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT series_id, start_ns, end_ns, length(data) FROM chunks "
+                        "WHERE start_ns < ? ORDER BY series_id, start_ns",
+                        (T0 + hours * 3600 * NS,)).fetchall()
+    conn.close()
+    by = {int(s): [(r[1], r[2], r[3]) for r in rows if r[0] == s] for s in ids}
+    # A noisy tag: one chunk per hour.
+    assert [r[0] for r in by[int(ids[0])]] == [T0 + h * 3600 * NS for h in range(hours)]
+    # A state word: its small hours join the chunk of the day.
+    assert len(by[int(ids[1])]) == 1 and by[int(ids[1])][0][1] == T0 + (hours * 3600 - 1) * NS
+    # Float noise does not fit one row: cut at window edges, every row under the limit.
+    assert all(size <= MAX_CHUNK_BYTES for *_, size in by[int(ids[2])])
+    assert all((start - T0) % (600 * NS) == 0 for start, *_ in by[int(ids[2])])
+    for i, sid in enumerate(ids):
+        ts, _v, _ = _read(db, int(sid), "float" if i == 2 else "int")
+        assert np.array_equal(ts, T0 + np.arange(hours * 3600 + 60) * NS)
 
 
 def test_reopen_keeps_series_and_staged_windows(tmp_path):

@@ -376,13 +376,20 @@ def import_csv(path: Path, tagmap: TagMap, db_path: Path, *,
                             es=f"la etiqueta '{tag.name}' ya tiene muestras importadas en "
                                "algunas de estas horas (¿ya se importó este archivo?)")], 1)
                 groups.append((tag, kind, a, b, vals))
-        with HistoryWriter(db_path) as writer:
+        writer = HistoryWriter(db_path)
+        try:
+            # New series are stored with their samples, in fold_open's one durable
+            # transaction: all rows or none, and no empty series left by a failure.
             sids = writer.ensure_series([(t.name, k, t.scale if k == "int" else 1.0,
                                           t.offset if k == "int" else 0.0, t.units)
                                          for t, k, *_ in groups])
             for sid, (_tag, _kind, a, b, vals) in zip(sids.tolist(), groups, strict=True):
                 writer.append(np.full(b - a, sid, np.int64), ts[a:b], vals, quality[a:b])
-            writer.fold_open()  # one durable transaction: all rows or none
+            writer.fold_open()
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
         return ImportResult(int(ts.size), len(groups), int(ts.min()), int(ts.max()))
 
 

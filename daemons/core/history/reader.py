@@ -24,7 +24,7 @@ import numpy as np
 from ..quality import Quality
 from ..store.sqlite import StoreError, open_db
 from . import decimate as dec
-from .codec import decode_chunk, decode_staging
+from .codec import decode_chunk, decode_rollup, decode_staging
 from .schema import MIGRATIONS, STAGING_BLOCK
 
 NS = 1_000_000_000
@@ -296,20 +296,49 @@ class HistoryReader:
 
     def _pick_rollup(self, tag: str, start_ns: int, end_ns: int, points: int,
                      method: str) -> tuple[int, str, str] | None:
+        """Which stored level stands in for raw samples: 1 h rows when one output bucket
+        spans an hour and raw would outnumber the points by far (or is gone), 1-minute
+        rollups where raw samples aged out; None: raw samples."""
         # Width of one output bucket: minmax spends two points per bucket.
         per_bucket = (end_ns - start_ns) / max(1, points // 2 if method == "minmax" else points)
-        raw_count = 0
+        if per_bucket < ROLLUPS[-1][0]:
+            return None
+        raw_count, raw_from = 0, None
         for s in self._find(tag):
-            row = s.conn.execute(
+            raw_count += int(s.conn.execute(
                 "SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id = ? AND "
-                "start_ns < ? AND end_ns >= ?", (s.id, end_ns, start_ns)).fetchone()
-            raw_count += int(row[0])
-        if raw_count <= ROLLUP_FACTOR * points:
+                "start_ns < ? AND end_ns >= ?", (s.id, end_ns, start_ns)).fetchone()[0])
+            oldest = s.conn.execute("SELECT min(start_ns) FROM chunks WHERE series_id = ?",
+                                    (s.id,)).fetchone()[0]
+            if oldest is not None:
+                raw_from = int(oldest) if raw_from is None else min(raw_from, int(oldest))
+        # Raw samples gone (retention) before the range's start: only rollups can tell.
+        aged_out = raw_from is None or raw_from > start_ns
+        if raw_count <= ROLLUP_FACTOR * points and not aged_out:
             return None
         for width, table, name in ROLLUPS:
-            if per_bucket >= width:
+            if per_bucket >= width and (width == ROLLUPS[0][0] or aged_out):
                 return width, table, name
         return None
+
+    def _bucket_arrays(self, s: _Series, table: str, first: int, last: int) -> np.ndarray:
+        """Rows (bucket, min, max, sum, count, good) of buckets first <= b <= last."""
+        if table == "rollup_1h":
+            rows = s.conn.execute(
+                "SELECT bucket_ns, min, max, sum, count, good FROM rollup_1h WHERE "
+                "series_id = ? AND bucket_ns >= ? AND bucket_ns <= ? ORDER BY bucket_ns",
+                (s.id, first, last)).fetchall()
+            return np.array([[np.nan if x is None else x for x in r] for r in rows],
+                            dtype=np.float64).reshape(-1, 6)
+        cols = []
+        for codec, blob in s.conn.execute(
+                "SELECT codec, data FROM rollup_1m WHERE series_id = ? AND start_ns <= ? AND "
+                "end_ns >= ? ORDER BY start_ns", (s.id, last, first)):
+            c = decode_rollup(int(codec), bytes(blob))
+            keep = (c["bucket_ns"] >= first) & (c["bucket_ns"] <= last)
+            cols.append(np.column_stack([c[k][keep].astype(np.float64) for k in (
+                "bucket_ns", "min", "max", "sum", "count", "good")]))
+        return np.concatenate(cols) if cols else np.empty((0, 6))
 
     def _rollup_candidates(self, tag: str, start_ns: int, end_ns: int, width: int,
                            table: str, method: str) -> Samples:
@@ -319,14 +348,9 @@ class HistoryReader:
         first = -(-start_ns // width) * width  # buckets wholly inside the range only
         for s in self._find(tag):
             with self._snapshot(s.conn):
-                rows = s.conn.execute(
-                    f"SELECT bucket_ns, min, max, sum, count, good FROM {table} "
-                    "WHERE series_id = ? AND bucket_ns >= ? AND bucket_ns <= ? "
-                    "ORDER BY bucket_ns", (s.id, first, end_ns - width)).fetchall()
-            if not rows:
+                arr = self._bucket_arrays(s, table, first, end_ns - width)
+            if not arr.size:
                 continue
-            arr = np.array([[np.nan if x is None else x for x in r] for r in rows],
-                           dtype=np.float64)
             bucket = arr[:, 0].astype(np.int64)
             covered_until = max(covered_until, int(bucket[-1]) + width)
             good = arr[:, 5]

@@ -29,9 +29,18 @@ import numpy as np
 
 from ..store.sqlite import StoreError, durable, open_db
 from . import retention as ret
-from .codec import decode_chunk, decode_staging, encode_chunk, encode_staging
+from .codec import decode_chunk, decode_staging, encode_staging
+from .compact import (
+    COMPACT_SERIES,
+    DAY_NS,
+    SeriesKinds,
+    compact_hour,
+    encode_split,
+    insert_chunks,
+    recompute_hour,
+)
 from .filters import METHODS, apply_filter
-from .rollup import store_rollups
+from .rollup import HOUR_NS
 from .schema import MIGRATIONS, STAGING_BLOCK
 
 NS = 1_000_000_000
@@ -47,12 +56,16 @@ class HistoryWriter:
                  retention_every_s: float = 600.0,
                  clock: Callable[[], float] = time.monotonic,
                  wall_ns: Callable[[], int] = time.time_ns) -> None:
-        if int(chunk_s) <= 0:
-            raise ValueError("chunk_s must be a positive number of seconds")
+        if int(chunk_s) <= 0 or 3600 % int(chunk_s):
+            raise ValueError("chunk_s must divide an hour (60, 120, 300, 600, 900, 1200, "
+                             "1800 or 3600 s, or fewer for tests)")
         self.path = Path(path)
         self.flush_s = float(flush_s)
         _create_with_page_size(self.path)
         self._conn = open_db(self.path, migrations=MIGRATIONS)
+        # The WAL is checkpointed into the database every ~1000 pages; without a limit the
+        # file keeps its largest size for ever.  Truncate it to 4 MB after a checkpoint.
+        self._conn.execute("PRAGMA journal_size_limit = 4194304")
         self._chunk_ns = self._settle_chunk_ns(int(chunk_s) * NS)
         self._grace_ns = int(close_grace_s * NS)
         self._fold_per_flush = max(1, int(fold_blocks_per_flush))
@@ -63,12 +76,24 @@ class HistoryWriter:
         self._pending_float = False
         self._last_flush = clock()
         self._last_retention = clock()
+        self._retention_backlog = False
         self._max_ts: int | None = None
         row = self._conn.execute("SELECT coalesce(max(seq), 0), max(window_ns) "
                                  "FROM staging").fetchone()
         self._seq = int(row[0])
         if row[1] is not None:  # a restart: staged windows close by the same data clock
             self._max_ts = int(row[1])
+        # Newest chunk end, per staging block once known: a fold of a window after it
+        # cannot meet an existing chunk (the fast path); one at or before it may (late data).
+        row = self._conn.execute(
+            "SELECT max(end_ns) FROM chunks WHERE start_ns >= "
+            "(SELECT max(start_ns) FROM chunks) - ?", (DAY_NS,)).fetchone()
+        self._open_max_end = -1 if row[0] is None else int(row[0])
+        self._max_end: dict[int, int] = {}
+        if self._max_ts is None and self._open_max_end >= 0:
+            self._max_ts = self._open_max_end
+        self._compact_hour, self._compact_sid = self._load_frontier()
+        self._unsaved: list[tuple] = []
         self._load_series()
 
     # --- series -------------------------------------------------------------------------
@@ -89,35 +114,48 @@ class HistoryWriter:
 
     def _load_series(self) -> None:
         rows = self._conn.execute("SELECT id, tag, kind, scale, offset FROM series").fetchall()
+        rows += [(sid, tag, kind, scale, offset) for sid, tag, kind, scale, offset, *_ in
+                 self._unsaved]
         size = max([r[0] for r in rows], default=0) + 1
         self._ids = {r[1]: r[0] for r in rows}
         self._known = np.zeros(size, bool)
-        self._is_float = np.zeros(size, bool)
-        self._scale = np.ones(size)
-        self._offset = np.zeros(size)
+        self._kinds = SeriesKinds(np.zeros(size, bool), np.ones(size), np.zeros(size))
         for sid, _tag, kind, scale, offset in rows:
             self._known[sid] = True
-            self._is_float[sid] = kind == "float"
-            self._scale[sid], self._offset[sid] = scale, offset
+            self._kinds.is_float[sid] = kind == "float"
+            self._kinds.scale[sid], self._kinds.offset[sid] = scale, offset
         self._filters = {int(s): (m, float(t)) for s, m, t in self._conn.execute(
             "SELECT series_id, method, tolerance FROM compression")}
 
     def ensure_series(self, tags: Sequence[SeriesSpec]) -> np.ndarray:
         """Ids of these tags, creating series that do not exist (existing ones keep their
-        stored kind/scale/offset: their chunks were written with them)."""
-        new = [t for t in tags if t[0] not in self._ids]
+        stored kind/scale/offset: their chunks were written with them).
+
+        A new series is stored with the first durable transaction that follows (a flush,
+        or setting a filter), together with its first samples: a series never exists on
+        disk without the data that created it (an import that fails leaves nothing).
+        """
+        new = [t for t in dict((t[0], t) for t in tags if t[0] not in self._ids).values()]
         if new:
             for _tag, kind, *_ in new:
                 if kind not in ("int", "float"):
                     raise ValueError(f"kind must be 'int' or 'float', not {kind!r}")
             now = self._wall_ns()
-            with durable(self._conn):
-                self._conn.executemany(
-                    "INSERT OR IGNORE INTO series (tag, kind, scale, offset, units, created_ns)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(t, k, float(s), float(o), u, now) for t, k, s, o, u in new])
+            first = max(self._ids.values(), default=0) + 1
+            self._unsaved += [(first + i, t, k, float(s), float(o), u, now)
+                              for i, (t, k, s, o, u) in enumerate(new)]
             self._load_series()
         return np.array([self._ids[t[0]] for t in tags], dtype=np.int64)
+
+    def _save_series(self) -> None:
+        """Inside a durable transaction: store the series ensure_series() created."""
+        if self._unsaved:
+            self._conn.executemany(
+                "INSERT INTO series (id, tag, kind, scale, offset, units, created_ns) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", self._unsaved)
+
+    def _saved(self) -> None:
+        self._unsaved = []
 
     def set_compression(self, series_id: int, method: str | None,
                         tolerance: float = 0.0) -> None:
@@ -128,11 +166,13 @@ class HistoryWriter:
         if method is not None and method not in METHODS:
             raise ValueError(f"unknown compression method {method!r}")
         with durable(self._conn):
+            self._save_series()
             if method is None:
                 self._conn.execute("DELETE FROM compression WHERE series_id = ?", (series_id,))
             else:
                 self._conn.execute("INSERT OR REPLACE INTO compression VALUES (?, ?, ?)",
                                    (series_id, method, float(tolerance)))
+        self._saved()
         self._load_series()
 
     def replace_compression(self, filters: Mapping[int, tuple[str, float]]) -> None:
@@ -142,9 +182,11 @@ class HistoryWriter:
             if method not in METHODS:
                 raise ValueError(f"unknown compression method {method!r}")
         with durable(self._conn):
+            self._save_series()
             self._conn.execute("DELETE FROM compression")
             self._conn.executemany("INSERT INTO compression VALUES (?, ?, ?)",
                                    [(int(s), m, float(t)) for s, (m, t) in filters.items()])
+        self._saved()
         self._load_series()
 
     # --- ingest -------------------------------------------------------------------------
@@ -188,12 +230,20 @@ class HistoryWriter:
         now = self._clock() if now is None else now
         rows = self._staging_rows()
         with durable(self._conn):
+            self._save_series()
             self._conn.executemany("INSERT INTO staging VALUES (?, ?, ?, ?, ?, ?)", rows)
-            self._fold_closed(None if fold_all else self._fold_per_flush)
-            if self._retention is not None and now - self._last_retention >= \
-                    self._retention_every:
-                ret.apply(self._conn, self._retention, self._wall_ns())
+            limit = None if fold_all else self._fold_per_flush
+            folded = self._fold_closed(limit)
+            if fold_all or not folded:  # folding first: compaction needs whole hours
+                self._compact(limit)
+            if self._retention is not None and (
+                    now - self._last_retention >= self._retention_every
+                    or self._retention_backlog):
+                report = ret.apply(self._conn, self._retention, self._wall_ns(),
+                                   self._kinds)
+                self._retention_backlog = report.backlog
                 self._last_retention = now
+        self._saved()
         self._pending.clear()
         self._pending_float = False
         self._last_flush = now
@@ -238,14 +288,18 @@ class HistoryWriter:
         return len(groups)
 
     def fold_open(self) -> None:
-        """Fold every window, open ones too (end of an import; tests). Later samples of
-        an open window are merged into its chunks when they are folded in turn."""
+        """Fold and compact every window, open ones too (end of an import; tests). Later
+        samples of an open window or hour are merged into its chunks when folded in turn."""
         rows = self._staging_rows()
         with durable(self._conn):
+            self._save_series()
             self._conn.executemany("INSERT INTO staging VALUES (?, ?, ?, ?, ?, ?)", rows)
             for window_ns, block in self._conn.execute(
-                    "SELECT DISTINCT window_ns, block FROM staging").fetchall():
+                    "SELECT DISTINCT window_ns, block FROM staging "
+                    "ORDER BY window_ns, block").fetchall():
                 self._fold_group(int(window_ns), int(block))
+            self._compact(None, open_hours=True)
+        self._saved()
         self._pending.clear()
         self._pending_float = False
 
@@ -267,36 +321,114 @@ class HistoryWriter:
         same = sid[1:] == sid[:-1]
         if (same & (ts[1:] <= ts[:-1])).any():  # out-of-order or repeated appends: rare
             sid, ts, v, q = _sort_dedupe(sid, ts, v, q)
-        is_float = self._is_float[sid]
-        eng = np.where(is_float, v.astype(np.float64),
-                       v.astype(np.float64) * self._scale[sid] + self._offset[sid])
-        store_rollups(conn, sid, ts, eng, q)
-        lo, hi = block * STAGING_BLOCK, (block + 1) * STAGING_BLOCK - 1
-        existing = {int(s): (int(c), bytes(d)) for s, c, d in conn.execute(
-            "SELECT series_id, codec, data FROM chunks WHERE start_ns = ? AND "
-            "series_id BETWEEN ? AND ?", (window_ns, lo, hi))}
+            same = sid[1:] == sid[:-1]
+        # Fast path: nothing of this block is stored at or after this window, so every
+        # series gets a new chunk.  Otherwise (late samples, a restart) look each one up.
+        late = self._max_end.get(block, self._open_max_end) >= window_ns
+        hour = window_ns - window_ns % HOUR_NS
         starts = [*np.flatnonzero(np.concatenate(([True], ~same))).tolist(), len(sid)]
-        rows = []
         for a, b in pairwise(starts):
             s = int(sid[a])
-            kind = "float" if self._is_float[s] else "int"
+            kind = self._kinds.kind(s)
             cts, cv, cq = ts[a:b], v[a:b], q[a:b]
             cv = cv.astype(np.float64) if kind == "float" else _to_int(cv)
-            if s in existing:
-                ots, ov, oq = decode_chunk(*existing[s], kind)
+            start = window_ns
+            holder = None
+            if late:
+                holder = conn.execute(
+                    "SELECT id, start_ns, end_ns, codec, data FROM chunks WHERE series_id = ? "
+                    "AND start_ns <= ? ORDER BY start_ns DESC LIMIT 1",
+                    (s, int(cts[-1]))).fetchone()
+                if holder is not None and int(holder[2]) < window_ns:
+                    holder = None  # it ends before this window: the samples get their own
+            if holder is not None:  # merge: of two samples at one time the later one wins
+                ots, ov, oq = decode_chunk(int(holder[3]), bytes(holder[4]), kind)
                 _, cts, cv, cq = _sort_dedupe(np.zeros(len(ots) + len(cts), np.int64),
                                               np.concatenate((ots, cts)),
                                               np.concatenate((ov, cv)),
                                               np.concatenate((oq, cq)))
-            elif s in self._filters:
-                method, tol = self._filters[s]
-                tol = tol if kind == "float" else tol / abs(self._scale[s] or 1.0)
-                keep = apply_filter(method, tol, cts, cv, cq)
-                cts, cv, cq = cts[keep], cv[keep], cq[keep]
-            codec, blob = encode_chunk(cts, cv, cq, kind)
-            rows.append((s, window_ns, int(cts[-1]), len(cts), codec, blob))
-        conn.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?)", rows)
+                start = int(holder[1])
+                conn.execute("DELETE FROM chunks WHERE id = ?", (int(holder[0]),))
+            rows = encode_split(cts, cv, cq, kind, start, self._chunk_ns)
+            insert_chunks(conn, s, rows)
+            self._chunk_written(s, rows[-1][1])
+            if self._compacted(hour, s):  # its rollup row exists: make it whole again
+                recompute_hour(conn, self._kinds, s, hour)
         conn.execute("DELETE FROM staging WHERE window_ns = ? AND block = ?", (window_ns, block))
+
+    def _lossy(self, sid: int, ts: np.ndarray, v: np.ndarray,
+               q: np.ndarray) -> np.ndarray | None:
+        """The samples a series' lossy filter keeps, or None (lossless: the default)."""
+        if sid not in self._filters:
+            return None
+        method, tol = self._filters[sid]
+        if not self._kinds.is_float[sid]:  # the tolerance is in engineering units
+            tol = tol / abs(self._kinds.scale[sid] or 1.0)
+        return apply_filter(method, tol, ts, v, q)
+
+    def _chunk_written(self, sid: int, end_ns: int) -> None:
+        block = sid // STAGING_BLOCK
+        self._max_end[block] = max(end_ns, self._max_end.get(block, self._open_max_end))
+
+    # --- compaction of closed hours (compact.py) ----------------------------------------
+    def _load_frontier(self) -> tuple[int | None, int]:
+        """(hour being compacted, next series id in it) — persisted in meta."""
+        meta = dict(self._conn.execute(
+            "SELECT key, value FROM meta WHERE key IN ('compact_hour_ns', 'compact_series')"))
+        if "compact_hour_ns" in meta:
+            return int(meta["compact_hour_ns"]), int(meta.get("compact_series", 0))
+        row = self._conn.execute("SELECT min(start_ns) FROM chunks").fetchone()
+        return (None if row[0] is None else int(row[0]) - int(row[0]) % HOUR_NS), 0
+
+    def _compacted(self, hour: int, sid: int) -> bool:
+        h = self._compact_hour
+        return h is not None and (hour < h or (hour == h and sid < self._compact_sid))
+
+    def _compact(self, limit: int | None, *, open_hours: bool = False) -> int:
+        """Compact up to ``limit`` steps (COMPACT_SERIES series of one hour each) whose
+        hour is closed and folded; returns the steps done."""
+        conn, steps = self._conn, 0
+        top = len(self._known)  # series ids are below this
+        while limit is None or steps < limit:
+            hour, lo = self._compact_hour, self._compact_sid
+            if hour is None:
+                row = conn.execute("SELECT min(start_ns) FROM chunks").fetchone()
+                if row[0] is None:
+                    break
+                hour, lo = int(row[0]) - int(row[0]) % HOUR_NS, 0
+            if not open_hours and (self._max_ts is None or
+                                   hour + HOUR_NS + self._grace_ns > self._max_ts):
+                break  # the hour is not closed yet
+            # Steps never cross a staging block (COMPACT_SERIES divides STAGING_BLOCK).
+            hi = min(lo + COMPACT_SERIES, top)
+            if conn.execute("SELECT 1 FROM staging WHERE window_ns >= ? AND window_ns < ? "
+                            "AND block = ? LIMIT 1", (hour, hour + HOUR_NS,
+                                                      lo // STAGING_BLOCK)).fetchone():
+                break  # a window of it still waits to be folded
+            compact_hour(conn, self._kinds, hour, lo, hi, self._chunk_ns,
+                         self._chunk_written, self._lossy)
+            steps += 1
+            lo, more = hi, True
+            if lo >= top:
+                # Next hour that has chunks (hours without data are skipped at once).
+                nxt = conn.execute("SELECT min(start_ns) FROM chunks WHERE start_ns >= ?",
+                                   (hour + HOUR_NS,)).fetchone()[0]
+                more = nxt is not None
+                nxt = hour + HOUR_NS if nxt is None else int(nxt)
+                hour, lo = nxt - nxt % HOUR_NS, 0
+            self._compact_hour, self._compact_sid = hour, lo
+            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                             [("compact_hour_ns", str(hour)), ("compact_series", str(lo))])
+            if not more:
+                break  # no chunk after this hour yet
+        return steps
+
+    def abort(self) -> None:
+        """Close without storing anything appended or created since the last durable
+        transaction (an import that failed half-way keeps nothing)."""
+        self._pending.clear()
+        self._unsaved = []
+        self._conn.close()
 
     def close(self) -> None:
         """Flush what is pending and close the database (open windows stay staged)."""
