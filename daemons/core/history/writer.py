@@ -301,6 +301,9 @@ class HistoryWriter:
             self._compact(None, open_hours=True)
         self._saved()
         self._pending.clear()
+        # A bulk write staged, folded and compacted everything at once: about twice its
+        # data is free pages now.  Hand them back (databases created since schema 2).
+        self._conn.executescript("PRAGMA incremental_vacuum;")  # steps it to the end
         self._pending_float = False
 
     def _fold_group(self, window_ns: int, block: int) -> None:
@@ -444,11 +447,11 @@ class HistoryWriter:
         self.close()
 
 
-# Chunks live in a WITHOUT ROWID table (the shared schema), whose rows spill to overflow
-# pages above about a quarter page (https://sqlite.org/fileformat2.html#ovflpgs): with the
-# default 4 KiB page a 1.3 KB float chunk costs a whole extra page.  16 KiB pages keep
-# chunks up to ~4 KB inline.  The page size can only be chosen before the database has
-# any content and before WAL mode is entered, hence here, before open_db.
+# 16 KiB pages: a chunk row (up to 3 KB, compact.MAX_CHUNK_BYTES) stays inline and
+# several pack one page; rollup rows and index entries are small.  Page size and
+# auto-vacuum mode can only be chosen before the database has any content and before WAL
+# mode is entered (https://sqlite.org/pragma.html#pragma_auto_vacuum), hence here,
+# before open_db.
 PAGE_SIZE = 16384
 
 
@@ -459,6 +462,9 @@ def _create_with_page_size(path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        # Lets `fold_open` give back the pages a bulk write frees (its staging and
+        # ten-minute chunks); the steady writer reuses its free pages instead.
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         conn.execute("PRAGMA journal_mode = WAL")  # writes the header: page size fixed
     finally:
         conn.close()
