@@ -3,7 +3,8 @@
 Each write is checked (tag known, access rw, engineering range, encodable), journalled
 durably as requested, written through the bus's own poller (between scan requests, so it
 never collides with polling on a shared RS-485 line), read back to confirm, and journalled
-again as confirmed or failed before the caller gets the answer.
+again as confirmed or failed before the caller gets the answer.  A confirmed read-back is
+published to the ring and the historian at once, like a polled value.
 """
 
 from __future__ import annotations
@@ -179,6 +180,9 @@ class CommandServer:
         readback = float(decode_tag(tag, back))
         if [int(w) for w in back] != [int(w) for w in words]:
             raise _Mismatch(readback, float(decode_tag(tag, words)))
+        # Confirmed: the ring and the historian get the read-back now, as a polled value,
+        # instead of the old value until the tag's next scan (a minute on some sites).
+        poller.publish_readback(tag, back)
         return readback
 
 

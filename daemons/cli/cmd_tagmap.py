@@ -63,10 +63,23 @@ def _load(files: list[Path], cfg: GatewayConfig, console: Console, version: int 
     try:
         return load_tagmaps(files, TagMapContext.from_config(cfg), version=version)
     except ValidationError as exc:
-        for problem in exc.problems:
-            console.say(problem.render("en"), problem.render("es"))
-        raise CommandError(f"{len(exc.problems)} problem(s) in the tag maps",
-                           f"{len(exc.problems)} problema(s) en los mapas de etiquetas") from exc
+        raise _problems(exc, console) from exc
+
+
+def _proposed(tagmap_dir: Path, files: list[str], console: Console) -> dict[str, Path]:
+    """The installed set with `files` in it; a missing or non-CSV file is reported like
+    any other tag-map problem (it was a traceback)."""
+    try:
+        return store.proposed_set(tagmap_dir, [Path(f) for f in files])
+    except ValidationError as exc:
+        raise _problems(exc, console) from exc
+
+
+def _problems(exc: ValidationError, console: Console) -> CommandError:
+    for problem in exc.problems:
+        console.say(problem.render("en"), problem.render("es"))
+    return CommandError(f"{len(exc.problems)} problem(s) in the tag maps",
+                        f"{len(exc.problems)} problema(s) en los mapas de etiquetas")
 
 
 def _summary(tm: TagMap, console: Console) -> None:
@@ -80,7 +93,7 @@ def validate(args: argparse.Namespace, console: Console) -> int:
     cfg = load_gateway(args, console)
     files = [Path(f) for f in args.files]
     if not args.alone:
-        files = list(store.proposed_set(cfg.paths.tagmap_dir, files).values())
+        files = list(_proposed(cfg.paths.tagmap_dir, args.files, console).values())
     _summary(_load(files, cfg, console), console)
     return EXIT_OK
 
@@ -89,8 +102,7 @@ def diff(args: argparse.Namespace, console: Console) -> int:
     cfg = load_gateway(args, console)
     if args.old == "installed":
         old_files = store.active_files(cfg.paths.tagmap_dir)
-        new_files = list(store.proposed_set(cfg.paths.tagmap_dir,
-                                            [Path(f) for f in args.new]).values())
+        new_files = list(_proposed(cfg.paths.tagmap_dir, args.new, console).values())
     else:
         old_files, new_files = [Path(args.old)], [Path(f) for f in args.new]
     changes = diff_tagmaps(_load(old_files, cfg, console), _load(new_files, cfg, console))
@@ -101,7 +113,7 @@ def diff(args: argparse.Namespace, console: Console) -> int:
 def apply(args: argparse.Namespace, console: Console) -> int:
     cfg = load_gateway(args, console)
     tagmap_dir = cfg.paths.tagmap_dir
-    proposed = store.proposed_set(tagmap_dir, [Path(f) for f in args.files])
+    proposed = _proposed(tagmap_dir, args.files, console)
     new = _load(list(proposed.values()), cfg, console)
     old_files = store.active_files(tagmap_dir)
     if old_files:

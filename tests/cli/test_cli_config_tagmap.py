@@ -85,3 +85,12 @@ def test_apply_refuses_an_invalid_set_and_keeps_the_old(gateway):
     proc = gateway.run("tagmap", "apply", str(bad))
     assert proc.returncode == 1 and "W1.THP" in proc.stdout
     assert (gateway.root / "tagmaps" / "current" / "pad.csv").read_text() == MAP_V1
+
+
+def test_a_missing_or_non_csv_file_is_reported_not_a_traceback(gateway):
+    for args in (["validate", "rpc1.txt"], ["diff", "installed", "missing.csv"],
+                 ["apply", "missing.csv"]):
+        proc = gateway.run("tagmap", *args, lang="en")
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert "problem(s) in the tag maps" in proc.stderr
+    assert "must be a .csv file" in gateway.run("tagmap", "validate", "rpc1.txt").stdout
