@@ -158,17 +158,45 @@ def lttb(ts: np.ndarray, values: np.ndarray, quality: np.ndarray, points: int, *
     avg_y = (cy[seg_hi] - cy[seg_lo]) / cnt
     chosen = np.empty(points, np.int64)
     chosen[0], chosen[-1] = 0, n - 1
-    a = 0
-    for i in range(points - 2):  # sequential: each choice depends on the previous one
-        lo, hi = bounds[i], bounds[i + 1]
-        ax, ay = x[a], y[a]
-        bx, by = avg_x[i + 1], avg_y[i + 1]
-        area = np.abs((ax - bx) * (y[lo:hi] - ay) - (ax - x[lo:hi]) * (by - ay))
-        a = lo + int(np.argmax(area))
-        chosen[i + 1] = a
+    if n < _PY_LOOP_FACTOR * points:
+        _choose_small(x.tolist(), y.tolist(), bounds.tolist(), avg_x.tolist(),
+                      avg_y.tolist(), chosen)
+    else:
+        a = 0
+        for i in range(points - 2):  # sequential: each choice depends on the previous one
+            lo, hi = bounds[i], bounds[i + 1]
+            ax, ay = x[a], y[a]
+            bx, by = avg_x[i + 1], avg_y[i + 1]
+            area = np.abs((ax - bx) * (y[lo:hi] - ay) - (ax - x[lo:hi]) * (by - ay))
+            a = lo + int(np.argmax(area))
+            chosen[i + 1] = a
     # Band per output point: min/max of the bucket the point was chosen from.
     seg_starts = np.r_[0, bounds[:-1], n - 1]
     bmin = np.minimum.reduceat(y, seg_starts)
     bmax = np.maximum.reduceat(y, seg_starts)
     return Decimated(ts[chosen], y[chosen], quality[chosen].astype(np.uint32), bmin, bmax,
                      source)
+
+
+# Below this many samples per output point the loop runs on Python floats: a few numpy
+# calls per bucket cost more than the arithmetic on a handful of samples.
+_PY_LOOP_FACTOR = 8
+
+
+def _choose_small(x: list[float], y: list[float], bounds: list[int], avg_x: list[float],
+                  avg_y: list[float], chosen: np.ndarray) -> None:
+    """The LTTB loop on Python floats: the same expression as the numpy loop, evaluated in
+    the same order in IEEE double, and the first of equal areas kept (as np.argmax)."""
+    a = 0
+    for i in range(len(bounds) - 1):
+        ax, ay = x[a], y[a]
+        bx, by = avg_x[i + 1], avg_y[i + 1]
+        dx, dy = ax - bx, by - ay
+        best, pick = -1.0, bounds[i]
+        for j in range(bounds[i], bounds[i + 1]):
+            area = abs(dx * (y[j] - ay) - (ax - x[j]) * dy)
+            if area > best:
+                best, pick = area, j
+        a = pick
+        chosen[i + 1] = a
+

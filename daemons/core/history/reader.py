@@ -25,6 +25,7 @@ from ..quality import Quality
 from ..store.sqlite import StoreError, open_db
 from . import decimate as dec
 from .codec import decode_chunk, decode_rollup, decode_staging
+from .rollup import MINUTE_NS, bucket_stats
 from .schema import MIGRATIONS, STAGING_BLOCK
 
 NS = 1_000_000_000
@@ -287,6 +288,15 @@ class HistoryReader:
         if level is None:
             ts, val, q = self.raw(tag, start_ns, end_ns)
             source = "raw"
+            if (method == "lttb" and ts.size > ROLLUP_FACTOR * points
+                    and end_ns - start_ns >= points * MINUTE_NS):
+                # LTTB picks one sample per output point with a sequential loop: over the
+                # minute averages of the raw samples (as over stored minutes) it stays a
+                # few milliseconds for a day, and the line is the same to the eye.
+                b = bucket_stats(np.zeros(ts.size, np.int64), ts, val, q, MINUTE_NS)
+                ts, val, q = _pseudo_samples(b.bucket_ns, b.min, b.max, b.sum, b.count,
+                                             b.good, MINUTE_NS, method)
+                source = "1m"
         else:
             width, table, source = level
             ts, val, q = self._rollup_candidates(tag, start_ns, end_ns, width, table, method)
@@ -353,22 +363,8 @@ class HistoryReader:
                 continue
             bucket = arr[:, 0].astype(np.int64)
             covered_until = max(covered_until, int(bucket[-1]) + width)
-            good = arr[:, 5]
-            quality = np.where(good <= 0, np.uint32(Quality.BAD),
-                               np.where(good < arr[:, 4], np.uint32(Quality.UNCERTAIN_SUBNORMAL),
-                                        np.uint32(Quality.GOOD))).astype(np.uint32)
-            if method == "minmax":
-                # Both extremes of a bucket, stamped at its start: the output buckets are
-                # at least one rollup bucket wide, so the time error is below one pixel.
-                ts = np.concatenate([bucket, bucket])
-                val = np.concatenate([arr[:, 1], arr[:, 2]])
-                q = np.concatenate([quality, quality])
-            else:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    avg = arr[:, 3] / good
-                ts, val, q = bucket + width // 2, avg, quality
-            order = np.argsort(ts, kind="stable")
-            parts.append((ts[order], val[order], q[order]))
+            parts.append(_pseudo_samples(bucket, arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4],
+                                         arr[:, 5], width, method))
         merged = self._merge_rollups(parts)
         tail = self.raw(tag, covered_until, end_ns)
         head = self.raw(tag, start_ns, first) if merged[0].size and first > start_ns else _empty()
@@ -388,3 +384,25 @@ class HistoryReader:
         order = np.argsort(ts, kind="stable")
         return (ts[order], np.concatenate([p[1] for p in parts])[order],
                 np.concatenate([p[2] for p in parts])[order])
+
+
+def _pseudo_samples(bucket: np.ndarray, mn: np.ndarray, mx: np.ndarray, sm: np.ndarray,
+                    count: np.ndarray, good: np.ndarray, width: int, method: str) -> Samples:
+    """Rollup buckets as samples for decimation, time-ordered.  Quality tells coverage:
+    Bad where no sample was Good (a gap), UncertainSubNormal where some were not."""
+    quality = np.where(good <= 0, np.uint32(Quality.BAD),
+                       np.where(good < count, np.uint32(Quality.UNCERTAIN_SUBNORMAL),
+                                np.uint32(Quality.GOOD))).astype(np.uint32)
+    if method == "minmax":
+        # Both extremes of a bucket, stamped at its start: the output buckets are at
+        # least one rollup bucket wide, so the time error is below one pixel.
+        ts = np.concatenate([bucket, bucket])
+        val = np.concatenate([mn, mx])
+        q = np.concatenate([quality, quality])
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            avg = sm / good
+        ts, val, q = bucket + width // 2, avg, quality
+    order = np.argsort(ts, kind="stable")
+    return ts[order], val[order].astype(np.float64), q[order]
+
