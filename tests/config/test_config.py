@@ -86,6 +86,8 @@ def test_relative_paths_resolve_next_to_the_file(tmp_path):
     ("[paths]\n", "missing required key 'gateway'"),
     (MINIMAL + "[service.acqd]\nmetrics_port = 70000\n", "above the maximum 65535"),
     (MINIMAL + "[service.foo]\n", "unknown daemon 'foo'"),
+    (MINIMAL + "[history]\nchunk_seconds = 700\n",
+     "gw.toml:4:1: 'chunk_seconds' = 700 must divide an hour"),
 ])
 def test_mistakes_are_reported_with_position(text, expected):
     assert any(expected in p for p in problems_of(text)), problems_of(text)

@@ -150,3 +150,12 @@ def test_lttb_tiny_point_counts(points):
     ts, v, q = _series(50)
     d = lttb(ts, v, q, points)
     assert list(d.ts) == [ts[0], ts[-1]][:points]
+
+
+def test_minmax_over_a_year_keeps_every_bucket():
+    # 500 buckets x a year in ns overflows int64 if the edges multiply first.
+    start, year = 1_767_225_600 * NS, 365 * 86_400 * NS
+    ts = start + np.arange(0, year, 3600 * NS, dtype=np.int64)
+    v = np.sin(np.arange(ts.size) / 50.0)
+    d = minmax(ts, v, np.zeros(ts.size, np.uint32), start, start + year, 1000)
+    assert len(d) == 1000 and d.ts[-1] > start + year - 20 * 3600 * NS

@@ -127,11 +127,24 @@ def _paths(s: Section, base: Path) -> PathsSection:
     return out
 
 
+def _chunk_seconds(s: Section) -> int:
+    value = s.get_int("chunk_seconds", 600, minval=60, maxval=3600)
+    if isinstance(value, int) and 60 <= value <= 3600 and 3600 % value:
+        # Closed hours are compacted into one chunk per tag: windows must nest in hours.
+        s.error("chunk_seconds",
+                f"'chunk_seconds' = {value} must divide an hour (60, 120, 180, 240, 300, "
+                "360, 600, 720, 900, 1200, 1800 or 3600)",
+                f"'chunk_seconds' = {value} debe dividir una hora (60, 120, 180, 240, 300, "
+                "360, 600, 720, 900, 1200, 1800 o 3600)")
+        return 600
+    return value
+
+
 def _history(s: Section) -> HistorySection:
     out = HistorySection(
         enabled=s.get_bool("enabled", True),
         flush_interval=s.get_float("flush_interval", 10.0, minval=1.0, maxval=300.0),
-        chunk_seconds=s.get_int("chunk_seconds", 600, minval=60, maxval=86400),
+        chunk_seconds=_chunk_seconds(s),
         raw_days=s.get_float("raw_days", 90.0, minval=0, maxval=36500),
         rollup_1m_days=s.get_float("rollup_1m_days", 400.0, minval=0, maxval=36500),
         rollup_1h_days=s.get_float("rollup_1h_days", 3650.0, minval=0, maxval=36500),

@@ -57,8 +57,11 @@ def usable(values: np.ndarray, quality: np.ndarray) -> np.ndarray:
 
 def _bucket_edges(start_ns: int, end_ns: int, buckets: int) -> np.ndarray:
     # Integer edges so that a bucket boundary never depends on float rounding of ns.
-    span = max(1, end_ns - start_ns)
-    return start_ns + (np.arange(buckets + 1, dtype=np.int64) * span) // buckets
+    # floor(i * span / buckets) as i * q + floor(i * r / buckets) with span = q * buckets + r:
+    # i * span itself overflows int64 for ranges over about 200 days at 500 buckets.
+    q, r = divmod(max(1, end_ns - start_ns), buckets)
+    i = np.arange(buckets + 1, dtype=np.int64)
+    return start_ns + i * q + (i * r) // buckets
 
 
 def minmax(ts: np.ndarray, values: np.ndarray, quality: np.ndarray, start_ns: int,
