@@ -8,7 +8,7 @@ import sqlite3
 
 import numpy as np
 
-from daemons.core.history.codec import decode_rollup, encode_chunk
+from daemons.core.history.codec import decode_rollup, encode_chunk, encode_staging
 from daemons.core.history.reader import HistoryReader
 from daemons.core.history.schema import MIGRATIONS
 from daemons.core.history.writer import HistoryWriter
@@ -34,6 +34,15 @@ def _v1_database(path):
     rows = [(1, T0 + m * MIN, float(m), float(m + 5), 60.0 * m, 60, float(m + 1),
              T0 + m * MIN + 59 * NS, 60) for m in range(240)]
     conn.executemany("INSERT INTO rollup_1m VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    # An open window staged by version 1: one batch for series 1 and 300 (one 4,096 block).
+    conn.execute("INSERT INTO series VALUES (300, 'W1.FLOW', 'float', 1, 0, 'bbl/d', 0)")
+    staged_ts = T0 + 4 * 3600 * NS + np.arange(3, dtype=np.int64) * NS
+    codec, blob = encode_staging(np.array([1, 1, 1, 300, 300, 300]),
+                                 np.r_[staged_ts, staged_ts],
+                                 np.array([5.0, 6.0, 7.0, 1.5, 2.5, 3.5]),
+                                 np.zeros(6, np.uint32))
+    conn.execute("INSERT INTO staging VALUES (?, 0, 1, 6, ?, ?)",
+                 (T0 + 4 * 3600 * NS, codec, blob))
     conn.commit()
     conn.close()
     return ts, raw
@@ -45,6 +54,8 @@ def test_version_1_database_is_migrated_and_compacted(tmp_path):
     w = HistoryWriter(db, chunk_s=600, close_grace_s=0)
     (sid,) = w.ensure_series([("W1.THP", "int", 0.1, 0, "psi")])
     assert sid == 1
+    with HistoryReader([db]) as r:  # the open window, re-cut into version 2's blocks
+        assert np.array_equal(r.raw("W1.FLOW", T0, T0 + 5 * 3600 * NS)[1], [1.5, 2.5, 3.5])
     w.append(np.array([sid]), T0 + 5 * 3600 * NS, np.array([5]), 0)  # closes hours 2-3
     w.flush(fold_all=True)
     w.close()
@@ -63,6 +74,9 @@ def test_version_1_database_is_migrated_and_compacted(tmp_path):
     assert np.array_equal(minutes["bucket_ns"], T0 + np.arange(120) * MIN)
     assert np.array_equal(minutes["max"], np.arange(120) + 5.0)
     with HistoryReader([db]) as r:
+        # The staged batch was re-cut into version 2's blocks and folded like any other.
+        flow_ts, flow, _ = r.raw("W1.FLOW", T0, T0 + 5 * 3600 * NS)
+        assert np.array_equal(flow, [1.5, 2.5, 3.5])
         got_ts, got_v, _ = r.raw("W1.THP", T0, T0 + 4 * 3600 * NS)
         assert np.array_equal(got_ts, ts) and np.allclose(got_v, raw * 0.1)
         d = r.decimated("W1.THP", T0, T0 + 4 * 3600 * NS, 200)

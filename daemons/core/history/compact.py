@@ -132,7 +132,7 @@ def compact_hour(conn: sqlite3.Connection, kinds: SeriesKinds, hour_ns: int, lo:
     """Compact series lo <= id < hi for one closed hour; returns the chunks rewritten.
 
     ``on_chunk(series_id, end_ns)`` is told of every chunk written (the writer tracks the
-    newest chunk end per block to know when a fold may meet an existing chunk).
+    newest chunk end per fold group to know when a fold may meet an existing chunk).
     ``lossy(series_id, ts, values, quality)`` gives the samples a series' optional lossy
     filter keeps (None: lossless); it runs here, after the rollup took every sample, and
     over a whole hour, which lets swinging-door drop more than ten-minute pieces would.

@@ -1,18 +1,20 @@
-"""HistoryWriter: vectorised ingest, durable flush every few seconds, fold into chunks.
+"""HistoryWriter: vectorised ingest, durable flush every few seconds, fold, compact.
 
 Data path (see docs/history.md for the argument and the figures):
 1. `append` copies the caller's arrays into a pending list — no per-sample Python work.
 2. `flush` (every ``flush_s``, via `maybe_flush`) concatenates what is pending, sorts it
    by (window, series) once, and writes one compressed columnar batch per (window, block
-   of 4096 series) into ``staging`` in a ``synchronous=FULL`` transaction: after it returns
+   of 256 series) into ``staging`` in a ``synchronous=FULL`` transaction: after it returns
    a power cut cannot lose those samples, and SQLite's WAL keeps the file whole if the cut
    comes during it (https://sqlite.org/wal.html, https://sqlite.org/atomiccommit.html).
 3. When the data clock (the newest timestamp appended) has passed a window's end by
-   ``close_grace_s``, that window is *closed*; later flushes fold it, a few blocks per
-   flush so no flush stalls acqd's loop for long: the block's batches are decoded, each
-   series becomes one `chunks` row (encoded once — the only per-tag Python work, once per
-   window), rollups are merged, and the staging rows deleted, all in the same transaction
-   as that flush.  A sample arriving for a window already folded is merged into its chunk.
+   ``close_grace_s``, that window is *closed*; later flushes fold it, a few groups of
+   4,096 series per flush so no flush stalls acqd's loop for long: the group's batches are
+   decoded, each series becomes one `chunks` row, and the staging rows are deleted, all in
+   the same transaction as that flush.  A sample arriving for a time already folded is
+   merged into the chunk that holds that time.
+4. A flush with nothing to fold compacts a closed hour, 1,024 series at a time
+   (`compact.py`): one chunk per series and hour, and the hour's rollup row.
 Values are in each series' storage domain: raw integers (at the tag's resolution) for
 kind 'int', engineering floats for kind 'float'.
 """
@@ -41,7 +43,7 @@ from .compact import (
 )
 from .filters import METHODS, apply_filter
 from .rollup import HOUR_NS
-from .schema import MIGRATIONS, STAGING_BLOCK
+from .schema import FOLD_GROUP, FOLD_GROUP_BLOCKS, MIGRATIONS, STAGING_BLOCK
 
 NS = 1_000_000_000
 SeriesSpec = tuple[str, str, float, float, str]  # (tag, kind, scale, offset, units)
@@ -83,7 +85,7 @@ class HistoryWriter:
         self._seq = int(row[0])
         if row[1] is not None:  # a restart: staged windows close by the same data clock
             self._max_ts = int(row[1])
-        # Newest chunk end, per staging block once known: a fold of a window after it
+        # Newest chunk end, per fold group once known: a fold of a window after it
         # cannot meet an existing chunk (the fast path); one at or before it may (late data).
         row = self._conn.execute(
             "SELECT max(end_ns) FROM chunks WHERE start_ns >= "
@@ -275,16 +277,16 @@ class HistoryWriter:
 
     # --- folding closed windows ---------------------------------------------------------
     def _fold_closed(self, limit: int | None) -> int:
-        """Fold up to ``limit`` closed (window, block) groups; returns how many."""
+        """Fold up to ``limit`` closed (window, fold group) pairs; returns how many."""
         if self._max_ts is None:
             return 0
         close_before = self._max_ts - self._grace_ns - self._chunk_ns
         groups = self._conn.execute(
-            "SELECT DISTINCT window_ns, block FROM staging WHERE window_ns <= ? "
-            "ORDER BY window_ns, block" + ("" if limit is None else f" LIMIT {int(limit)}"),
-            (close_before,)).fetchall()
-        for window_ns, block in groups:
-            self._fold_group(int(window_ns), int(block))
+            f"SELECT DISTINCT window_ns, block / {FOLD_GROUP_BLOCKS} AS g FROM staging "
+            "WHERE window_ns <= ? ORDER BY window_ns, g"
+            + ("" if limit is None else f" LIMIT {int(limit)}"), (close_before,)).fetchall()
+        for window_ns, group in groups:
+            self._fold_group(int(window_ns), int(group))
         return len(groups)
 
     def fold_open(self) -> None:
@@ -294,10 +296,10 @@ class HistoryWriter:
         with durable(self._conn):
             self._save_series()
             self._conn.executemany("INSERT INTO staging VALUES (?, ?, ?, ?, ?, ?)", rows)
-            for window_ns, block in self._conn.execute(
-                    "SELECT DISTINCT window_ns, block FROM staging "
-                    "ORDER BY window_ns, block").fetchall():
-                self._fold_group(int(window_ns), int(block))
+            for window_ns, group in self._conn.execute(
+                    f"SELECT DISTINCT window_ns, block / {FOLD_GROUP_BLOCKS} AS g "
+                    "FROM staging ORDER BY window_ns, g").fetchall():
+                self._fold_group(int(window_ns), int(group))
             self._compact(None, open_hours=True)
         self._saved()
         self._pending.clear()
@@ -306,11 +308,14 @@ class HistoryWriter:
         self._conn.executescript("PRAGMA incremental_vacuum;")  # steps it to the end
         self._pending_float = False
 
-    def _fold_group(self, window_ns: int, block: int) -> None:
+    def _fold_group(self, window_ns: int, group: int) -> None:
         conn = self._conn
+        blocks = (group * FOLD_GROUP_BLOCKS, (group + 1) * FOLD_GROUP_BLOCKS - 1)
+        # A series lives in one block, so (block, seq) order keeps each one's batches in
+        # time order.
         parts = [decode_staging(int(c), bytes(d)) for c, d in conn.execute(
-            "SELECT codec, data FROM staging WHERE window_ns = ? AND block = ? ORDER BY seq",
-            (window_ns, block))]
+            "SELECT codec, data FROM staging WHERE window_ns = ? AND block BETWEEN ? AND ? "
+            "ORDER BY block, seq", (window_ns, *blocks))]
         if not parts:
             return
         sid = np.concatenate([p[0] for p in parts])
@@ -325,9 +330,9 @@ class HistoryWriter:
         if (same & (ts[1:] <= ts[:-1])).any():  # out-of-order or repeated appends: rare
             sid, ts, v, q = _sort_dedupe(sid, ts, v, q)
             same = sid[1:] == sid[:-1]
-        # Fast path: nothing of this block is stored at or after this window, so every
+        # Fast path: nothing of this group is stored at or after this window, so every
         # series gets a new chunk.  Otherwise (late samples, a restart) look each one up.
-        late = self._max_end.get(block, self._open_max_end) >= window_ns
+        late = self._max_end.get(group, self._open_max_end) >= window_ns
         hour = window_ns - window_ns % HOUR_NS
         starts = [*np.flatnonzero(np.concatenate(([True], ~same))).tolist(), len(sid)]
         for a, b in pairwise(starts):
@@ -357,7 +362,8 @@ class HistoryWriter:
             self._chunk_written(s, rows[-1][1])
             if self._compacted(hour, s):  # its rollup row exists: make it whole again
                 recompute_hour(conn, self._kinds, s, hour)
-        conn.execute("DELETE FROM staging WHERE window_ns = ? AND block = ?", (window_ns, block))
+        conn.execute("DELETE FROM staging WHERE window_ns = ? AND block BETWEEN ? AND ?",
+                     (window_ns, *blocks))
 
     def _lossy(self, sid: int, ts: np.ndarray, v: np.ndarray,
                q: np.ndarray) -> np.ndarray | None:
@@ -370,8 +376,8 @@ class HistoryWriter:
         return apply_filter(method, tol, ts, v, q)
 
     def _chunk_written(self, sid: int, end_ns: int) -> None:
-        block = sid // STAGING_BLOCK
-        self._max_end[block] = max(end_ns, self._max_end.get(block, self._open_max_end))
+        group = sid // FOLD_GROUP
+        self._max_end[group] = max(end_ns, self._max_end.get(group, self._open_max_end))
 
     # --- compaction of closed hours (compact.py) ----------------------------------------
     def _load_frontier(self) -> tuple[int | None, int]:
@@ -402,11 +408,11 @@ class HistoryWriter:
             if not open_hours and (self._max_ts is None or
                                    hour + HOUR_NS + self._grace_ns > self._max_ts):
                 break  # the hour is not closed yet
-            # Steps never cross a staging block (COMPACT_SERIES divides STAGING_BLOCK).
             hi = min(lo + COMPACT_SERIES, top)
             if conn.execute("SELECT 1 FROM staging WHERE window_ns >= ? AND window_ns < ? "
-                            "AND block = ? LIMIT 1", (hour, hour + HOUR_NS,
-                                                      lo // STAGING_BLOCK)).fetchone():
+                            "AND block BETWEEN ? AND ? LIMIT 1",
+                            (hour, hour + HOUR_NS, lo // STAGING_BLOCK,
+                             (hi - 1) // STAGING_BLOCK)).fetchone():
                 break  # a window of it still waits to be folded
             compact_hour(conn, self._kinds, hour, lo, hi, self._chunk_ns,
                          self._chunk_written, self._lossy)
