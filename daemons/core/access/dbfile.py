@@ -26,6 +26,18 @@ def open_shared(path: Path, migrations: Sequence[Migration]) -> sqlite3.Connecti
     return conn
 
 
+def open_lock_file(path: Path) -> int | None:
+    """A lock file next to a database, shared like it; None if it cannot be opened."""
+    created = not path.exists()
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+    except OSError:
+        return None
+    if created:
+        _share(path)
+    return fd
+
+
 def _share(path: Path) -> None:
     try:
         os.chmod(path, 0o660)

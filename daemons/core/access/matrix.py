@@ -210,3 +210,4 @@ def render_markdown(matrix: Matrix) -> str:
             cells = ["✓" if r in allowed else "" for r in ROLES]
             out.append(f"| {module} | {operation} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
+
