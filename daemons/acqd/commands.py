@@ -117,10 +117,13 @@ class CommandServer:
         audit: dict[str, Any] = {"command": command_id, "value": number, "reason": reason,
                                  "pid": pid}
         try:
+            found = self.resolve(tag_name)
+            if found is not None:  # for the audit entry, even when refused
+                audit.update(well=found[0].well,
+                             module=module_of(found[0], self.guard.well_types))
             if caller.user is None:
                 raise Denied(caller.en, caller.es)
             tag, poller, timeout = self._check(tag_name, number, source)
-            audit.update(well=tag.well, module=module_of(tag, self.guard.well_types))
             decision = self.guard.authorize(caller, tag)
             if not decision:
                 raise Denied(decision.en, decision.es)
