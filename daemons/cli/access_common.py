@@ -78,7 +78,7 @@ def invoker(users: UserStore) -> User:
     """Who runs this command, as a gateway identity."""
     uid = os.getuid()
     name = unix_name(uid)
-    if uid in service_uids():
+    if uid in service_uids(include_self=False):
         return system_user(name)
     rec = users.get(name)
     if rec is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,23 @@ def gateway(tmp_path: Path) -> GatewayConfig:
 @pytest.fixture
 def fast_hasher() -> Passwords:
     return Passwords(FAST)
+
+
+class Wellgate:
+    """`wellgate --config <this gateway> --lang LANG ARGS` as a subprocess."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.state = config.parent / "state"
+
+    def __call__(self, *args: str, stdin: str | None = None, lang: str = "en"
+                 ) -> subprocess.CompletedProcess:
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80"}
+        return subprocess.run([sys.executable, "-m", "daemons.cli.main", "--config",
+                               str(self.config), "--lang", lang, *args], input=stdin,
+                              capture_output=True, text=True, timeout=60, env=env)
+
+
+@pytest.fixture
+def wg(tmp_path: Path) -> Wellgate:
+    return Wellgate(write_gateway(tmp_path))

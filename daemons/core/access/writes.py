@@ -53,9 +53,11 @@ def module_of(tag: TagDef, well_types: Mapping[str, str]) -> str:
     return "production"
 
 
-def service_uids() -> frozenset[int]:
-    """root, this process's own user and the `wellgate` account if the system has one."""
-    uids = {0, os.geteuid()}
+def service_uids(*, include_self: bool = True) -> frozenset[int]:
+    """root, the `wellgate` account if the system has one, and — for a daemon, which runs
+    as the service user — this process's own user.  The CLI must not count itself: it
+    runs as whoever typed the command."""
+    uids = {0, os.geteuid()} if include_self else {0}
     try:
         uids.add(pwd.getpwnam(SERVICE_USER).pw_uid)
     except KeyError:
