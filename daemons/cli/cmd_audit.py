@@ -133,6 +133,7 @@ def _list(args: argparse.Namespace, console: Console, reader: AuditReader) -> in
     if args.since:
         text = args.since.strip()
         since = parse_time(f"-{text}" if _BARE_AGE.match(text) else text, time.time_ns())
+        since = max(-(2**63), min(since, 2**63 - 1))  # SQLite integers are 64-bit
     entries = reader.entries(since_ns=since, actor=args.actor, action=args.action,
                              limit=args.limit)
     if args.json:
