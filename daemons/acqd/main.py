@@ -269,6 +269,12 @@ class Acquisition:
         retired = self._build(config, tagmap, old_links=old)
         await asyncio.gather(*(link.close() for link in retired), return_exceptions=True)
         ctx.log.info("tag maps loaded", tags=len(tagmap), version=tagmap.version)
+        try:
+            assert self.audit is not None
+            self.audit.append("system", "system", "service.reload", "acqd",
+                              {"tagmap_version": tagmap.version, "tags": len(tagmap)})
+        except Exception as exc:  # the reload happened; a broken audit file is logged
+            ctx.log.error("audit append failed", action="service.reload", error=repr(exc))
 
     async def _stop_tasks(self) -> None:
         tasks = [b.task for b in self.buses.values() if b.task is not None]

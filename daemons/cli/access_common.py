@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 from logging.handlers import SysLogHandler
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,19 @@ def accounts(args: Any, console: Console) -> tuple[Accounts, User, GatewayConfig
     policy = policy_of(cfg)
     users, audit = open_stores(cfg)
     return Accounts(users, audit, policy, cfg.access), invoker(users), cfg
+
+
+def record(cfg: GatewayConfig, console: Console, action: str, obj: str,
+           details: dict[str, Any]) -> None:
+    """Audit a change the CLI made outside the user commands (tag maps).  The change is
+    done already: a log that cannot be written is reported, not turned into a failure."""
+    unix = unix_name(os.getuid())
+    try:
+        log = AuditLog(cfg.paths.state_dir, log=SyslogJSON())
+        try:
+            log.append(unix, "cli", action, obj, {**details, "unix_user": unix})
+        finally:
+            log.close()
+    except (ValidationError, OSError, sqlite3.Error) as exc:
+        console.warn(f"warning: not recorded in the audit log: {exc}",
+                     f"aviso: no quedó en el registro de auditoría: {exc}")

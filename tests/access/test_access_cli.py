@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import sqlite3
 from pathlib import Path
 
@@ -133,7 +134,6 @@ def test_a_user_without_rights_is_refused_by_the_cli(wg, tmp_path):
     """A non-root Unix user acting through the CLI passes the same authorize."""
     if os.geteuid() != 0:
         pytest.skip("needs root to act as another user")
-    import pwd
     try:
         nobody = pwd.getpwnam("nobody")
     except KeyError:
@@ -196,3 +196,29 @@ def test_config_validate_reports_the_site_permission_file(wg):
     out = wg("config", "validate")
     assert out.returncode == 1
     assert f"{site}:2:2: unknown operation 'wirte' (did you mean 'write'?)" in out.stdout
+
+
+def test_tag_map_changes_are_audited(tmp_path):
+    from daemons.core.access.audit import AuditReader
+
+    from .conftest import Wellgate, write_gateway
+
+    wg = Wellgate(write_gateway(tmp_path, '[[device]]\nname = "plc1"\nprotocol = "modbus-tcp"'
+                                          '\nhost = "127.0.0.1"\nport = 1502\nunit = 1\n'))
+    (tmp_path / "pad.csv").write_text("tag,device,table,address,type,well\n"
+                                      "W101.THP,plc1,hr,0,uint16,W101\n")
+    out = wg("tagmap", "apply", str(tmp_path / "pad.csv"), "--note", "new THP")
+    assert out.returncode == 0, out.stderr
+    (tmp_path / "pad.csv").write_text("tag,device,table,address,type,well\n"
+                                      "W101.THP,plc1,hr,1,uint16,W101\n")
+    assert wg("tagmap", "apply", str(tmp_path / "pad.csv")).returncode == 0
+    assert wg("tagmap", "rollback").returncode == 0
+    reader = AuditReader(wg.state)
+    entries = reader.entries()
+    reader.close()
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert [(e.actor, e.action, e.object) for e in entries] == [
+        (me, "tagmap.apply", "version 1"), (me, "tagmap.apply", "version 2"),
+        (me, "tagmap.rollback", "version 3")]
+    assert entries[0].details_dict()["note"] == "new THP"
+    assert entries[0].details_dict()["files"] == ["pad.csv"]
