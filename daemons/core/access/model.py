@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 ROLES: Mapping[str, tuple[str, str]] = MappingProxyType({
     "field_operator": ("Field Operator", "Operador de campo"),
@@ -111,10 +112,14 @@ def system_user(name: str) -> User:
     return User(name, frozenset(), system=True, display_name="wellgate system")
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The answer of `authorize` and why.  The words are made only when someone reads
-    them (`en`, `es`, `reason`): most decisions are only tested for truth."""
+    them (`en`, `es`, `reason`): most decisions are only tested for truth.
+
+    A NamedTuple, not a frozen dataclass like the rest: one is made for every check (an
+    OPC-UA server checks every browse and write), and a frozen dataclass's __init__ costs
+    about four times a tuple's (bench/access.py).  It is just as immutable.
+    """
 
     allowed: bool
     code: str  # allowed, system, disabled, unknown, role, scope, wide, no-well, identity
