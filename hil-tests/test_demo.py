@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -59,6 +60,11 @@ def test_demo_runs_the_site_and_stops_on_ctrl_c(tmp_path):
         assert status.returncode == 0 and "acqd" in status.stdout and "ready" in status.stdout
         truth = json.loads((root / "sim" / "sim-truth.json").read_text())
         assert "rpc1" in json.dumps(truth)
+        # The first administrator exists, with a one-time password to change at login.
+        users = json.loads(wellgate("user", "list", "--json", config=config).stdout)
+        assert [(u["name"], u["roles"], u["must_change_password"]) for u in users] == [
+            ("admin", ["administrator"], True)]
+        assert wellgate("audit", "verify", config=config).returncode == 0
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         try:
@@ -68,6 +74,7 @@ def test_demo_runs_the_site_and_stops_on_ctrl_c(tmp_path):
             out, _ = proc.communicate()
     assert proc.returncode == 0, out
     assert "demo stopped" in out
+    assert re.search(r"administrator: admin, one-time password [A-Za-z0-9]{20} ", out), out
     # Nothing left behind: no daemon, simulator or socat of this demo still running.
     left = subprocess.run(["pgrep", "-f", str(root)], capture_output=True, text=True).stdout
     assert left.strip() == "", left

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections import defaultdict
@@ -22,6 +23,9 @@ from daemons.acqd.output import RingOutput
 from daemons.acqd.plan import Planner
 from daemons.acqd.poller import BusPoller, Slave
 from daemons.acqd.scheduler import ScanClock, tick_ns
+from daemons.core.access.audit import AuditLog
+from daemons.core.access.policy import Policy, closed_policy, load_policy
+from daemons.core.access.writes import WriteGuard, unix_name
 from daemons.core.config import DeviceConfig, GatewayConfig
 from daemons.core.journal import Journal
 from daemons.core.problems import ValidationError
@@ -33,6 +37,7 @@ RING_NAME = "acq.ring"
 # Replies are published to the ring (and handed to the historian) in batches this often:
 # latency well under a 1 s scan, and the per-batch costs paid 4 times a second, not per reply.
 FLUSH_PERIOD_S = 0.25
+RETENTION_PERIOD_S = 86_400.0  # audit retention runs at start and once a day
 
 
 def load_active_tagmap(config: GatewayConfig) -> TagMap:
@@ -72,6 +77,37 @@ class Acquisition:
         self.commands: CommandServer | None = None
         self.metrics: AcqMetrics | None = None
         self.history: HistoryFeed | None = None
+        self.audit: AuditLog | None = None
+        self.policy: Policy | None = None
+        self.last_prune = 0.0
+
+    def _guard(self, config: GatewayConfig, ctx: ServiceContext) -> WriteGuard:
+        """Access checks for writes; the site's permission file keeps its last good
+        version on a reload, and fails closed (system writes only) when bad at start."""
+        assert self.audit is not None
+        try:
+            self.policy = load_policy(config)
+        except ValidationError as exc:
+            ctx.log.error("permission matrix invalid; "
+                          + ("keeping the previous one" if self.policy else
+                             "only the system may write until it is fixed"),
+                          problems=[p.render("en") for p in exc.problems])
+            ctx.error("access", exc)
+            if self.policy is None:
+                self.policy = closed_policy(config)
+        well_types = {w.id: w.type for w in config.wells.values()}
+        return WriteGuard(config.paths.state_dir, self.policy, well_types, self.audit)
+
+    def _prune_audit(self, ctx: ServiceContext) -> None:
+        self.last_prune = time.monotonic()
+        try:
+            assert self.audit is not None
+            removed = self.audit.prune_months(self.config.access.audit_retention_months)
+        except Exception as exc:  # retention must never stop acquisition
+            ctx.log.error("audit retention failed", error=repr(exc))
+            return
+        if removed:
+            ctx.log.info("audit retention", removed=removed)
 
     async def start(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -90,8 +126,12 @@ class Acquisition:
             ctx.error("tagmap", exc)
         self._build(self.config, self.tagmap, old_links={})
         self.journal = Journal(self.config.paths.state_dir)
+        self.audit = AuditLog(self.config.paths.state_dir, log=ctx.log)
+        self.audit.append("system", "system", "service.start", "acqd",
+                          {"pid": os.getpid(), "unix_user": unix_name(os.geteuid())})
+        self._prune_audit(ctx)
         self.commands = CommandServer(self.config.paths.runtime_dir, self.journal,
-                                      self._resolve, ctx.log)
+                                      self._resolve, ctx.log, self._guard(self.config, ctx))
         await self.commands.start()
         ctx.set_status(self._status())
 
@@ -201,6 +241,8 @@ class Acquisition:
                         bus.task = asyncio.create_task(bus.poller.run(), name=bus.name)
                 if self.output is not None:
                     self.output.flush(time.time_ns())
+                if time.monotonic() - self.last_prune > RETENTION_PERIOD_S:
+                    self._prune_audit(ctx)
                 if time.monotonic() - last_status > 5:
                     ctx.set_status(self._status())
                     if self.metrics is not None and self.availability is not None:
@@ -210,6 +252,8 @@ class Acquisition:
             ctx.heartbeat()
 
     async def reload(self, config: Any, ctx: ServiceContext) -> None:
+        if self.commands is not None:  # users, roles and wells may change without the maps
+            self.commands.guard = self._guard(config, ctx)
         try:
             tagmap = load_active_tagmap(config)
         except ValidationError as exc:
@@ -225,6 +269,12 @@ class Acquisition:
         retired = self._build(config, tagmap, old_links=old)
         await asyncio.gather(*(link.close() for link in retired), return_exceptions=True)
         ctx.log.info("tag maps loaded", tags=len(tagmap), version=tagmap.version)
+        try:
+            assert self.audit is not None
+            self.audit.append("system", "system", "service.reload", "acqd",
+                              {"tagmap_version": tagmap.version, "tags": len(tagmap)})
+        except Exception as exc:  # the reload happened; a broken audit file is logged
+            ctx.log.error("audit append failed", action="service.reload", error=repr(exc))
 
     async def _stop_tasks(self) -> None:
         tasks = [b.task for b in self.buses.values() if b.task is not None]
@@ -243,6 +293,13 @@ class Acquisition:
             self.output.close()
         if self.journal is not None:
             self.journal.close()
+        if self.audit is not None:
+            try:
+                self.audit.append("system", "system", "service.stop", "acqd",
+                                  {"pid": os.getpid()})
+            except Exception:  # stopping must finish even with a broken audit file
+                pass
+            self.audit.close()
         if self.history is not None:
             self.history.close()
 

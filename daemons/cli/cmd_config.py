@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from daemons.cli.common import EXIT_INVALID, EXIT_OK, Console
+from daemons.core.access.policy import load_policy
 from daemons.core.config import load_config
 from daemons.core.problems import ValidationError
 
@@ -22,6 +23,7 @@ def validate(args: argparse.Namespace, console: Console) -> int:
     path = Path(args.file or args.config or "/etc/wellgate/gateway.toml")
     try:
         cfg = load_config(path)
+        load_policy(cfg)  # the site's permission rows, when [access] permissions names them
     except ValidationError as exc:
         for problem in exc.problems:
             console.say(problem.render("en"), problem.render("es"))

@@ -23,6 +23,11 @@ import tomli_w
 
 from daemons.cli.common import EXIT_INVALID, CommandError, Console
 from daemons.cli.supervisor import Program, Supervisor
+from daemons.core.access.accounts import Accounts
+from daemons.core.access.audit import AuditLog
+from daemons.core.access.model import system_user
+from daemons.core.access.policy import load_policy
+from daemons.core.access.users import UserStore
 from daemons.core.config import load_config
 from daemons.core.problems import ValidationError
 from daemons.core.tagmap import TagMapContext, load_tagmaps, store
@@ -31,6 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 # Daemons in data-flow order (DESIGN.md); hostd is the cloud side and is not part of a
 # gateway's demo.
 GATEWAY_DAEMONS = ("acqd", "calcd", "alarmd", "forwardd", "opcuad", "webd")
+DEMO_ADMIN = "admin"
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -116,6 +122,23 @@ def install_tagmaps(layout: DemoLayout) -> int:
     return store.apply(cfg.paths.tagmap_dir, {f.name: f for f in files}, "demo")
 
 
+def first_administrator(layout: DemoLayout) -> str | None:
+    """Create the demo's first administrator; its one-time password, or None when the
+    directory already has users (a reused --dir keeps its accounts)."""
+    cfg = load_config(layout.gateway)
+    users = UserStore(cfg.paths.state_dir)
+    audit = AuditLog(cfg.paths.state_dir)
+    try:
+        if users.count():
+            return None
+        accounts = Accounts(users, audit, load_policy(cfg), cfg.access)
+        return accounts.add(system_user("demo"), "system", DEMO_ADMIN, ["administrator"],
+                            display_name="Demo administrator", language=cfg.gateway.language)
+    finally:
+        users.close()
+        audit.close()
+
+
 def programs(layout: DemoLayout) -> list[Program]:
     py = sys.executable
     progs = [Program("sim", [py, "-m", "daemons.sim", "run", "--site", str(layout.site),
@@ -133,6 +156,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         layout = prepare(root, mqtt=args.mqtt, http_port=args.http_port,
                          opcua_port=args.opcua_port)
         version = install_tagmaps(layout)
+        password = first_administrator(layout)
     except ValidationError as exc:
         raise CommandError("the demo files are invalid:\n" + exc.render("en"),
                            "los archivos del demo no son válidos:\n" + exc.render("es")) from exc
@@ -146,13 +170,23 @@ def run(args: argparse.Namespace, console: Console) -> int:
     beside = Path(sys.executable).parent / "wellgate"
     wg = "wellgate" if shutil.which("wellgate") == str(beside) or not beside.exists() \
         else str(beside)
+    if password:
+        admin_en = (f"  administrator: {DEMO_ADMIN}, one-time password {password} (shown "
+                    "once; change it at the first login)\n")
+        admin_es = (f"  administrador: {DEMO_ADMIN}, contraseña de un solo uso {password} "
+                    "(se muestra una vez; cámbiela al entrar)\n")
+    else:
+        admin_en = f"  users: kept from the earlier demo ({wg} {cfg} user list)\n"
+        admin_es = f"  usuarios: los del demo anterior ({wg} {cfg} user list)\n"
     console.say(
         f"wellgate demo in {root}\n  running: {names}\n  tag maps: version {version}\n"
+        f"{admin_en}"
         f"  live values:  {wg} {cfg} tags --watch\n"
         f"  daemons:      {wg} {cfg} status\n"
         f"  faults:       {wg} simulate fault rpc1 drop --dir {layout.sim_state}\n"
         f"  logs:         {layout.logs}/\nCtrl-C stops everything.",
         f"demo de wellgate en {root}\n  en marcha: {names}\n  mapas: versión {version}\n"
+        f"{admin_es}"
         f"  valores en vivo: {wg} {cfg} tags --watch\n"
         f"  demonios:        {wg} {cfg} status\n"
         f"  fallas:          {wg} simulate fault rpc1 drop --dir {layout.sim_state}\n"

@@ -7,6 +7,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+from daemons.cli.access_common import record
 from daemons.cli.cmd_import import add_import_parser
 from daemons.cli.common import (
     EXIT_INVALID,
@@ -127,6 +128,8 @@ def apply(args: argparse.Namespace, console: Console) -> int:
         _summary(new, console)
         return EXIT_OK
     version = store.apply(tagmap_dir, proposed, args.note)
+    record(cfg, console, "tagmap.apply", f"version {version}",
+           {"files": sorted(proposed), "tags": len(new), "note": args.note})
     _summary(new, console)
     console.say(f"installed as version {version}", f"instalado como versión {version}")
     _tell_daemons(cfg, console)
@@ -148,6 +151,7 @@ def rollback(args: argparse.Namespace, console: Console) -> int:
         version = store.rollback(tagmap_dir, args.version)
     except ValidationError as exc:
         raise CommandError(exc.render("en"), exc.render("es")) from exc
+    record(cfg, console, "tagmap.rollback", f"version {version}", {"from_version": target})
     console.say(f"version {target} reinstalled as version {version}",
                 f"versión {target} reinstalada como versión {version}")
     _tell_daemons(cfg, console)

@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     w.add_argument("tag")
     w.add_argument("value", type=float)
     w.add_argument("--reason", required=True, help="why (kept in the command journal)")
-    w.add_argument("--user", help="who asks (default: your login)")
+    w.add_argument("--user", help="act for this gateway user, checked against their "
+                   "permissions (root and the wellgate account only; default: your login)")
     w.set_defaults(func=write, with_console=True)
     c = sub.add_parser("commands", parents=[common], help="the last writes, from the journal")
     c.add_argument("--limit", type=int, default=20)

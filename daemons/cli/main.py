@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from daemons.cli import (
+    cmd_audit,
     cmd_config,
     cmd_demo,
     cmd_history,
@@ -26,6 +27,7 @@ from daemons.cli import (
     cmd_status,
     cmd_tagmap,
     cmd_tags,
+    cmd_user,
     cmd_write,
 )
 from daemons.cli.common import CommandError, Console, pick_language
@@ -90,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_write, cmd_modbus,
-                   cmd_demo, cmd_history):
+                   cmd_demo, cmd_history, cmd_user, cmd_audit):
         module.register(sub, common)
     try:
         from daemons.sim.cli import register as register_sim

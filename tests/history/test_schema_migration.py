@@ -77,6 +77,7 @@ def test_version_1_database_is_migrated_and_compacted(tmp_path):
         # The staged batch was re-cut into version 2's blocks and folded like any other.
         flow_ts, flow, _ = r.raw("W1.FLOW", T0, T0 + 5 * 3600 * NS)
         assert np.array_equal(flow, [1.5, 2.5, 3.5])
+        assert np.array_equal(flow_ts, T0 + 4 * 3600 * NS + np.arange(3) * NS)
         got_ts, got_v, _ = r.raw("W1.THP", T0, T0 + 4 * 3600 * NS)
         assert np.array_equal(got_ts, ts) and np.allclose(got_v, raw * 0.1)
         d = r.decimated("W1.THP", T0, T0 + 4 * 3600 * NS, 200)

@@ -4,6 +4,7 @@ from daemons.core.config.load import DEFAULT_PATH, load_config, loads_config
 from daemons.core.config.model import (
     DAEMONS,
     PROTOCOLS,
+    AccessSection,
     DeviceConfig,
     GatewayConfig,
     GatewaySection,
@@ -20,7 +21,8 @@ from daemons.core.config.model import (
 )
 
 __all__ = [
-    "DAEMONS", "DEFAULT_PATH", "PROTOCOLS", "DeviceConfig", "GatewayConfig", "GatewaySection",
+    "DAEMONS", "DEFAULT_PATH", "PROTOCOLS", "AccessSection", "DeviceConfig", "GatewayConfig",
+    "GatewaySection",
     "HistoryFilter", "HistorySection",
     "MqttSection", "OpcuaSection", "PathsSection", "RingSection", "ScanClass",
     "ServiceSection", "WebSection", "WellConfig", "load_config", "loads_config",

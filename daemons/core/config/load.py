@@ -20,6 +20,7 @@ from daemons.core.config.model import (
     DEFAULT_METRICS_PORTS,
     LANGUAGES,
     PROTOCOLS,
+    AccessSection,
     DeviceConfig,
     GatewayConfig,
     GatewaySection,
@@ -89,11 +90,12 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
     opcua = _server(root.sub("opcua") or Section({}, ("opcua",), problems), OpcuaSection, 4840)
     web = _server(root.sub("web") or Section({}, ("web",), problems), WebSection, 8080)
     services = _services(root, problems)
+    access = _access(root.sub("access") or Section({}, ("access",), problems), base)
     root.finish()
     if problems.items:
         raise ValidationError(sorted(problems.items, key=lambda p: (p.line, p.column)))
     return GatewayConfig(path, gateway, paths, ring, history, scans, devices, wells, mqtt, opcua,
-                         web, services)
+                         web, services, access)
 
 
 def _gateway(s: Section) -> GatewaySection:
@@ -114,6 +116,20 @@ def _gateway(s: Section) -> GatewaySection:
                     f"zona horaria desconocida '{tz}' (p. ej. America/Caracas)")
     s.finish()
     return GatewaySection(site, group, node, lang, tz)
+
+
+def _access(s: Section, base: Path) -> AccessSection:
+    permissions = s.get_str("permissions", "")
+    out = AccessSection(
+        password_min_length=s.get_int("password_min_length", 12, minval=8, maxval=128),
+        lockout_failures=s.get_int("lockout_failures", 5, minval=1, maxval=100),
+        lockout_minutes=s.get_float("lockout_minutes", 15.0, minval=0.1, maxval=10080),
+        audit_retention_months=s.get_int("audit_retention_months", 24, minval=0,
+                                         maxval=1200),
+        permissions=(base / permissions).resolve() if permissions else None,
+    )
+    s.finish()
+    return out
 
 
 def _paths(s: Section, base: Path) -> PathsSection:

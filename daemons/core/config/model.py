@@ -155,6 +155,17 @@ class WebSection:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessSection:
+    """Users, lockout, audit retention and the site's permission file (docs/access.md)."""
+
+    password_min_length: int = 12
+    lockout_failures: int = 5  # consecutive failed logins that lock a user out …
+    lockout_minutes: float = 15.0  # … for this long
+    audit_retention_months: int = 24  # the brief's figure; 0 = keep everything
+    permissions: Path | None = None  # the site's rows over config/permissions.csv
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceSection:
     name: str
     metrics_port: int
@@ -175,6 +186,7 @@ class GatewayConfig:
     opcua: OpcuaSection
     web: WebSection
     services: Mapping[str, ServiceSection]
+    access: AccessSection = AccessSection()
 
     @property
     def fastest_scan(self) -> str:

@@ -290,6 +290,15 @@ def _cross_check(rows: Sequence[_Row]) -> list[Problem]:
 
 # --- files ----------------------------------------------------------------------------------
 
+def csv_records(data: bytes, file: str,
+                problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    """(first line, fields) of each record of a spreadsheet-saved CSV, with the tag maps'
+    tolerance (encodings, `sep=`, `;`, comment and blank rows); for other CSV inputs such
+    as the permission matrix (daemons/core/access/matrix.py)."""
+    delimiter, text = _delimiter(decode(data))
+    return _records(text, delimiter, file, problems)
+
+
 def _read_sheet(data: bytes, file: str, order: int, ctx: TagMapContext) -> _Sheet:
     problems: list[Problem] = []
     rows: list[_Row] = []
