@@ -111,3 +111,23 @@ def record(cfg: GatewayConfig, console: Console, action: str, obj: str,
     except (ValidationError, OSError, sqlite3.Error) as exc:
         console.warn(f"warning: not recorded in the audit log: {exc}",
                      f"aviso: no quedó en el registro de auditoría: {exc}")
+
+
+def require(cfg: GatewayConfig, console: Console, module: str, operation: str,
+            action: str, obj: str) -> str:
+    """Refuse (exit 1, audited as ``<action>.denied``) unless whoever runs the command may
+    do ``operation`` on ``module`` — the same `authorize` as every other interface.
+    Returns the gateway user's name for the audit entry of the change itself."""
+    users, audit = open_stores(cfg)
+    try:
+        user = invoker(users)
+        decision = policy_of(cfg).authorize(user, module, operation)
+        if not decision:
+            audit.append(user.name, "cli", f"{action}.denied", obj,
+                         {"reason": decision.en, "unix_user": unix_name(os.getuid())})
+            raise CommandError(decision.en, decision.es)
+        return user.name
+    finally:
+        users.close()
+        audit.close()
+

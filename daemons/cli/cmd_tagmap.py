@@ -7,7 +7,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-from daemons.cli.access_common import record
+from daemons.cli.access_common import record, require
 from daemons.cli.cmd_import import add_import_parser
 from daemons.cli.common import (
     EXIT_INVALID,
@@ -127,6 +127,7 @@ def apply(args: argparse.Namespace, console: Console) -> int:
     if args.dry_run:
         _summary(new, console)
         return EXIT_OK
+    require(cfg, console, "configuration", "write", "tagmap.apply", ", ".join(sorted(proposed)))
     version = store.apply(tagmap_dir, proposed, args.note)
     record(cfg, console, "tagmap.apply", f"version {version}",
            {"files": sorted(proposed), "tags": len(new), "note": args.note})
@@ -147,6 +148,7 @@ def rollback(args: argparse.Namespace, console: Console) -> int:
     folder = tagmap_dir / store.VERSIONS / f"{target:04d}"
     if target and folder.is_dir():
         _load(sorted(folder.glob("*.csv")), cfg, console)  # still valid under today's config?
+    require(cfg, console, "configuration", "write", "tagmap.rollback", f"version {target}")
     try:
         version = store.rollback(tagmap_dir, args.version)
     except ValidationError as exc:
