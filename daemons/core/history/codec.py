@@ -28,6 +28,7 @@ import zstandard
 from pcodec import standalone
 
 CHUNK_V1 = 1  # the codec id stored in chunks.codec
+CHUNK_FAST = 4  # the same layout, values encoded for speed (to be compacted)
 STAGING_V1 = 2  # the codec id stored in staging.codec
 
 _MAGIC = b"H1"
@@ -63,7 +64,7 @@ def _runs_payload(run_values: np.ndarray, lengths: np.ndarray) -> bytes:
     return struct.pack("<I", len(lengths)) + run_values.tobytes() + lengths.tobytes()
 
 
-def _delta_zstd(values: np.ndarray) -> bytes | None:
+def _delta_zstd(values: np.ndarray, level: int = _ZSTD_CHUNK_LEVEL) -> bytes | None:
     """First value, then zigzag deltas at the narrowest width (1, 2 or 4 bytes), zstd."""
     d = np.diff(values)
     z = ((d << 1) ^ (d >> 63)).view(np.uint64)
@@ -72,7 +73,7 @@ def _delta_zstd(values: np.ndarray) -> bytes | None:
         return None
     width = 1 if top < 1 << 8 else 2 if top < 1 << 16 else 4
     packed = z.astype({1: np.uint8, 2: np.uint16, 4: np.uint32}[width]).tobytes()
-    body = zstandard.ZstdCompressor(level=_ZSTD_CHUNK_LEVEL, write_checksum=False,
+    body = zstandard.ZstdCompressor(level=level, write_checksum=False,
                                     write_content_size=True).compress(packed)
     return struct.pack("<qB", int(values[0]), width) + body
 
@@ -101,11 +102,14 @@ def _encode_ts(ts: np.ndarray) -> bytes:
 
 
 def encode_chunk(ts_ns: np.ndarray, values: np.ndarray, quality: np.ndarray,
-                 kind: str) -> tuple[int, bytes]:
+                 kind: str, *, fast: bool = False) -> tuple[int, bytes]:
     """Encode one series' samples (time-ordered) losslessly; returns (codec id, blob).
 
     ``kind`` 'int' stores int64 raw values; 'float' stores float64 (as float32 when every
     value is exactly one, which halves the mantissa noise pcodec has to carry).
+    ``fast``: integer values as delta + zstd level 1 alone, without trying pcodec (whose
+    call costs most of an encode) — for the ten-minute chunks that live an hour at most
+    before compaction re-encodes them (codec id CHUNK_FAST tells the compactor so).
     """
     if kind not in _INT_KINDS:
         raise ValueError(f"kind must be 'int' or 'float', not {kind!r}")
@@ -114,9 +118,14 @@ def encode_chunk(ts_ns: np.ndarray, values: np.ndarray, quality: np.ndarray,
     if n == 0 or len(values) != n or len(quality) != n:
         raise ValueError("a chunk needs at least one sample and equal-length columns")
     q = np.ascontiguousarray(quality, dtype=np.uint32)
+    codec = CHUNK_V1
     if kind == "int":
         v = np.ascontiguousarray(values, dtype=np.int64)
-        vsec = _encode_column(v, np.int64, _PCO_I64)
+        dz = _delta_zstd(v, level=1) if fast and n > 1 else None
+        if dz is not None:
+            vsec, codec = _section(_DELTA_ZSTD, dz), CHUNK_FAST
+        else:
+            vsec = _encode_column(v, np.int64, _PCO_I64)
     else:
         v = np.ascontiguousarray(values, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -131,7 +140,7 @@ def encode_chunk(ts_ns: np.ndarray, values: np.ndarray, quality: np.ndarray,
             vsec = _encode_column(v, np.float64, _PCO_F64)
     qruns, qlengths = _runs(q)
     qsec = _section(_RUNS, _runs_payload(qruns, qlengths))
-    return CHUNK_V1, _HEAD.pack(_MAGIC, n) + _encode_ts(ts) + vsec + qsec
+    return codec, _HEAD.pack(_MAGIC, n) + _encode_ts(ts) + vsec + qsec
 
 
 def _read_sections(blob: bytes) -> tuple[int, list[tuple[int, memoryview]]]:
@@ -205,7 +214,7 @@ def _decode_ts(method: int, payload: memoryview, n: int) -> np.ndarray:
 def decode_chunk(codec: int, blob: bytes, kind: str) -> tuple[np.ndarray, np.ndarray,
                                                                 np.ndarray]:
     """(ts int64, values int64 for 'int' / float64 for 'float', quality uint32)."""
-    if codec != CHUNK_V1:
+    if codec not in (CHUNK_V1, CHUNK_FAST):
         raise CodecError(f"unknown chunk codec {codec}")
     n, ((tm, tp), (vm, vp), (qm, qp)) = _read_sections(blob)
     ts = _decode_ts(tm, tp, n)

@@ -24,7 +24,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .codec import decode_chunk, encode_chunk
+from .codec import CHUNK_FAST, decode_chunk, encode_chunk
 from .rollup import HOUR_NS, bucket_stats, store_hours
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -68,10 +68,11 @@ class SeriesKinds:
 
 
 def encode_split(ts: np.ndarray, v: np.ndarray, q: np.ndarray, kind: str, first_start: int,
-                 window_ns: int) -> list[ChunkRow]:
+                 window_ns: int, *, fast: bool = False) -> list[ChunkRow]:
     """Encode one series' samples as one chunk, or several cut at window boundaries when
-    the blob would exceed MAX_CHUNK_BYTES (the first keeps ``first_start`` as its key)."""
-    codec, blob = encode_chunk(ts, v, q, kind)
+    the blob would exceed MAX_CHUNK_BYTES (the first keeps ``first_start`` as its key).
+    ``fast``: see codec.encode_chunk (a fold's chunks, compacted within the hour)."""
+    codec, blob = encode_chunk(ts, v, q, kind, fast=fast)
     if len(blob) <= MAX_CHUNK_BYTES:
         return [(first_start, int(ts[-1]), len(ts), codec, blob)]
     windows = ts - ts % window_ns
@@ -86,7 +87,7 @@ def encode_split(ts: np.ndarray, v: np.ndarray, q: np.ndarray, kind: str, first_
     out = []
     for a, b in pairwise(bounds):
         start = first_start if a == 0 else int(windows[a])
-        out.extend(encode_split(ts[a:b], v[a:b], q[a:b], kind, start, window_ns))
+        out.extend(encode_split(ts[a:b], v[a:b], q[a:b], kind, start, window_ns, fast=fast))
     return out
 
 
@@ -161,8 +162,9 @@ def compact_hour(conn: sqlite3.Connection, kinds: SeriesKinds, hour_ns: int, lo:
         keep = lossy(sid, ts, v, q)
         if keep is not None:
             ts, v, q = ts[keep], v[keep], q[keep]
-        elif len(chunks) == 1 and len(chunks[0][4]) > SMALL_CHUNK_BYTES:
-            continue  # already one chunk worth its own row
+        elif (len(chunks) == 1 and len(chunks[0][4]) > SMALL_CHUNK_BYTES
+              and int(chunks[0][3]) != CHUNK_FAST):
+            continue  # already one final chunk worth its own row
         codec, blob = encode_chunk(ts, v, q, kind)
         new_rows = [(start, int(ts[-1]), len(ts), codec, blob)] \
             if len(blob) <= MAX_CHUNK_BYTES else None
@@ -178,7 +180,7 @@ def compact_hour(conn: sqlite3.Connection, kinds: SeriesKinds, hour_ns: int, lo:
                 start = int(prev[1])
                 delete.append(int(prev[0]))
                 new_rows = None
-            elif len(chunks) == 1 and keep is None:
+            elif len(chunks) == 1 and keep is None and int(chunks[0][3]) != CHUNK_FAST:
                 continue  # small, but nothing to join: leave the row as it is
         conn.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in delete])
         if new_rows is None:

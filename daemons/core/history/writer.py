@@ -357,7 +357,10 @@ class HistoryWriter:
                                               np.concatenate((oq, cq)))
                 start = int(holder[1])
                 conn.execute("DELETE FROM chunks WHERE id = ?", (int(holder[0]),))
-            rows = encode_split(cts, cv, cq, kind, start, self._chunk_ns)
+            # A new chunk of an hour not compacted yet is encoded for speed: compaction
+            # re-encodes it within the hour.  Merges into compacted hours are final.
+            rows = encode_split(cts, cv, cq, kind, start, self._chunk_ns,
+                                fast=holder is None and not self._compacted(hour, s))
             insert_chunks(conn, s, rows)
             self._chunk_written(s, rows[-1][1])
             if self._compacted(hour, s):  # its rollup row exists: make it whole again
