@@ -221,3 +221,21 @@ def test_maybe_flush_follows_the_flush_interval(tmp_path):
     assert w.maybe_flush()
     assert not w.maybe_flush()
     w.close()
+
+
+def test_fast_fold_chunks_get_their_final_encoding_at_compaction(tmp_path):
+    db = tmp_path / "history.db"
+    w = HistoryWriter(db, chunk_s=3600, close_grace_s=0)  # one window per hour
+    (sid,) = w.ensure_series([("p", "int", 1, 0, "")])
+    rng = np.random.default_rng(9)
+    values = np.cumsum(rng.integers(-50, 51, 3601))  # a trend pcodec codes better
+    w.append(np.full(3601, sid), T0 + np.arange(3601) * NS, values, 0)
+    w.flush()  # folds hour 0 (fast), nothing compacted yet
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT codec FROM chunks").fetchall() == [(4,)]
+    w.flush()  # nothing to fold: compacts the closed hour
+    assert conn.execute("SELECT codec FROM chunks WHERE start_ns = ?", (T0,)).fetchall() \
+        == [(1,)]
+    conn.close()
+    w.close()
+    assert np.array_equal(_read(db, int(sid))[1], values)
