@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from daemons.cli import (
+    cmd_calcs,
     cmd_config,
     cmd_demo,
     cmd_history,
@@ -17,6 +18,7 @@ from daemons.cli import (
     cmd_status,
     cmd_tagmap,
     cmd_tags,
+    cmd_welltests,
     cmd_write,
 )
 from daemons.cli.common import CommandError, Console, pick_language
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="language of messages (default: [gateway] language, else LANG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_write, cmd_modbus,
-                   cmd_demo, cmd_history):
+                   cmd_demo, cmd_history, cmd_calcs, cmd_welltests):
         module.register(sub, common)
     try:
         from daemons.sim.cli import register as register_sim

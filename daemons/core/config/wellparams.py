@@ -18,7 +18,7 @@ from daemons.core.config.reader import Section
 
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
-    kind: type  # float, int, str, bool
+    kind: type  # float, int, str, bool, tuple (a list of numbers within minval..maxval)
     minval: float | None = None
     maxval: float | None = None
     choices: tuple[str, ...] | None = None
@@ -27,6 +27,10 @@ class ParamSpec:
 
 def _f(lo: float, hi: float, doc: str) -> ParamSpec:
     return ParamSpec(float, lo, hi, None, doc)
+
+
+def _list(lo: float, hi: float, doc: str) -> ParamSpec:
+    return ParamSpec(tuple, lo, hi, None, doc)
 
 
 RESERVOIR = MappingProxyType({
@@ -42,6 +46,16 @@ RESERVOIR = MappingProxyType({
     "gor_scf_stb": _f(0, 100000, "producing gas-oil ratio"),
     "tubing_id_in": _f(0.5, 8, "tubing inner diameter"),
     "casing_id_in": _f(2, 30, "production casing inner diameter"),
+})
+
+# Well integrity, any well type: `[well.integrity]`.
+INTEGRITY = MappingProxyType({
+    "mawop_a_psi": _f(0, 30000, "A annulus maximum allowable wellhead operating pressure"),
+    "mawop_b_psi": _f(0, 30000, "B annulus maximum allowable wellhead operating pressure"),
+    "mawop_c_psi": _f(0, 30000, "C annulus maximum allowable wellhead operating pressure"),
+    "scp_buildup_psi": _f(1, 5000, "build-up after a bleed-down that flags sustained "
+                                   "casing pressure (API RP 90)"),
+    "scp_window_h": _f(0.1, 168, "how long after a bleed-down a build-up is watched"),
 })
 
 TAPER = MappingProxyType({
@@ -78,6 +92,11 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "motor_nameplate_amps": _f(5, 1000, "motor nameplate current"),
         "fluid_sg": _f(0.6, 1.5, "produced fluid specific gravity"),
         "underload_pct": _f(0, 100, "underload trip set point, % of nameplate current"),
+        "overload_pct": _f(50, 300, "overload set point, % of nameplate current"),
+        "curve_rate_bpd": _list(0, 100000, "pump curve: rates at base frequency"),
+        "curve_head_ft": _list(0, 1000, "pump curve: head per stage at those rates"),
+        "pumpoff_submergence_ft": _f(0, 5000, "fluid over the pump below which the pump is "
+                                              "pumping off"),
     }),
     "gas_lift": MappingProxyType({
         "injection_depth_ft": _f(100, 20000, "operating valve depth"),
@@ -136,6 +155,8 @@ def read_params(section: Section, spec: Mapping[str, ParamSpec]) -> dict[str, An
             value = section.get_int(name, None, minval=p.minval, maxval=p.maxval)
         elif p.kind is bool:
             value = section.get_bool(name, None)
+        elif p.kind is tuple:
+            value = _number_list(section, name, p)
         else:
             value = section.get_str(name, None, choices=p.choices)
         if value is not None:
@@ -143,13 +164,36 @@ def read_params(section: Section, spec: Mapping[str, ParamSpec]) -> dict[str, An
     return out
 
 
+def _number_list(section: Section, name: str, p: ParamSpec) -> tuple[float, ...] | None:
+    """A list of numbers (a pump or performance curve), each within the spec's range."""
+    items = section.get_list(name, None)
+    if items is None:
+        return None
+    if not items or not all(isinstance(x, int | float) and not isinstance(x, bool)
+                            for x in items):
+        section.error(name, f"'{name}' must be a non-empty list of numbers",
+                      f"'{name}' debe ser una lista no vacía de números")
+        return None
+    bad = [x for x in items if (p.minval is not None and x < p.minval)
+           or (p.maxval is not None and x > p.maxval)]
+    if bad:
+        section.error(name, f"'{name}': {bad[0]} is outside {p.minval}..{p.maxval}",
+                      f"'{name}': {bad[0]} está fuera de {p.minval}..{p.maxval}")
+        return None
+    return tuple(float(x) for x in items)
+
+
 def read_well_tables(well: Section, well_type: str) -> dict[str, Any]:
-    """The `[well.reservoir]` and `[well.<type>]` tables of one well."""
+    """The `[well.reservoir]`, `[well.integrity]` and `[well.<type>]` tables of one well."""
     params: dict[str, Any] = {}
     reservoir = well.sub("reservoir")
     if reservoir is not None:
         params["reservoir"] = MappingProxyType(read_params(reservoir, RESERVOIR))
         reservoir.finish()
+    integrity = well.sub("integrity")
+    if integrity is not None:
+        params["integrity"] = MappingProxyType(read_params(integrity, INTEGRITY))
+        integrity.finish()
     for other in BY_TYPE:
         if other != well_type and well.has(other):
             well.error(other, f"table [{other}] does not apply to a '{well_type}' well",
