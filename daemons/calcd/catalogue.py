@@ -20,9 +20,11 @@ from daemons.calcd.calcs.integrity import (
     AnnulusCMargin,
     SustainedCasingPressure,
 )
+from daemons.calcd.calcs.rodpump import RodPumpCard, RodPumpRuntime
 from daemons.calcd.model import Calculation
 
 CALCULATIONS: tuple[type[Calculation], ...] = (
+    RodPumpCard, RodPumpRuntime,
     EspIntake, EspFlow, EspMotor,
     AnnulusAMargin, AnnulusBMargin, AnnulusCMargin, SustainedCasingPressure,
 )

@@ -79,6 +79,10 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "pump_off_fillage_pct": _f(0, 100, "pump-off control set point"),
         "damping": _f(0.0, 2.0, "dimensionless damping factor of the wave equation"),
         "pump_efficiency_pct": _f(1, 100, "volumetric efficiency for production estimates"),
+        "pump_off_strokes": ParamSpec(int, 1, 100, None, "consecutive strokes below the "
+                                      "pump-off set point that make the well pumped off"),
+        "volumetric_factor": _f(0.1, 2.0, "stock-tank barrels per barrel displaced at the "
+                                          "pump (shrinkage, 1/Bo for oil)"),
     }),
     "esp": MappingProxyType({
         "pump_depth_ft": _f(100, 20000, "pump intake depth"),
