@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from daemons.calcd.calcs.esp import EspFlow, EspIntake, EspMotor
+from daemons.calcd.calcs.gaslift import GasLift
 from daemons.calcd.calcs.integrity import (
     AnnulusAMargin,
     AnnulusBMargin,
@@ -26,6 +27,7 @@ from daemons.calcd.model import Calculation
 CALCULATIONS: tuple[type[Calculation], ...] = (
     RodPumpCard, RodPumpRuntime,
     EspIntake, EspFlow, EspMotor,
+    GasLift,
     AnnulusAMargin, AnnulusBMargin, AnnulusCMargin, SustainedCasingPressure,
 )
 

@@ -107,6 +107,10 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "max_injection_mscfd": _f(1, 20000, "maximum injection rate available"),
         "injection_pressure_psi": _f(50, 5000, "available injection pressure"),
         "fluid_sg": _f(0.6, 1.5, "produced fluid specific gravity"),
+        "curve_injection_mscfd": _list(0, 20000, "performance curve: injection rates"),
+        "curve_oil_bpd": _list(0, 100000, "performance curve: oil rates at those"),
+        "gas_cost_per_mscf": _f(0, 1000, "cost of lift gas (any currency)"),
+        "oil_price_per_bbl": _f(0.01, 10000, "oil netback in the same currency"),
     }),
     "pcp": MappingProxyType({
         "pump_depth_ft": _f(100, 10000, "pump setting depth"),
