@@ -21,6 +21,7 @@ from daemons.calcd.calcs.integrity import (
     AnnulusCMargin,
     SustainedCasingPressure,
 )
+from daemons.calcd.calcs.pcp import Pcp
 from daemons.calcd.calcs.rodpump import RodPumpCard, RodPumpRuntime
 from daemons.calcd.model import Calculation
 
@@ -28,6 +29,7 @@ CALCULATIONS: tuple[type[Calculation], ...] = (
     RodPumpCard, RodPumpRuntime,
     EspIntake, EspFlow, EspMotor,
     GasLift,
+    Pcp,
     AnnulusAMargin, AnnulusBMargin, AnnulusCMargin, SustainedCasingPressure,
 )
 

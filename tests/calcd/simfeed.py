@@ -99,9 +99,9 @@ class Harness:
 
     def __init__(self, devices: Iterable[str], *, config: GatewayConfig | None = None,
                  calcs: Iterable[type] = CALCULATIONS, services: dict | None = None,
-                 **kw: Any) -> None:
+                 tagmap: TagMap | None = None, **kw: Any) -> None:
         self.config = config or demo_config()
-        self.tagmap = demo_tagmap(self.config)
+        self.tagmap = tagmap or demo_tagmap(self.config)
         self.feed = SimFeed(devices, **kw)
         self.engine = Engine(self.config, self.tagmap, tuple(calcs), services=services)
         self.index = {s.name: k for k, s in enumerate(self.engine.specs)}

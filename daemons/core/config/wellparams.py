@@ -119,6 +119,9 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "stator_pitch_in": _f(1, 40, "stator pitch"),
         "max_rpm": _f(10, 1000, "maximum rotor speed"),
         "max_torque_ftlbf": _f(10, 10000, "polished-rod torque limit"),
+        "fluid_sg": _f(0.6, 1.5, "produced fluid specific gravity"),
+        "slip_bpd_at_1000psi": _f(0, 5000, "bench-test slip at 1,000 psi differential"),
+        "slip_exponent": _f(0.5, 3.0, "slip grows as (differential / 1,000 psi)^n"),
     }),
     "flowing": MappingProxyType({
         "choke_size_64ths": _f(1, 192, "bean size in 64ths of an inch"),
