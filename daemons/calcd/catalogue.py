@@ -23,6 +23,7 @@ from daemons.calcd.calcs.integrity import (
 )
 from daemons.calcd.calcs.pcp import Pcp
 from daemons.calcd.calcs.rodpump import RodPumpCard, RodPumpRuntime
+from daemons.calcd.calcs.welltest import WellTest
 from daemons.calcd.model import Calculation
 
 CALCULATIONS: tuple[type[Calculation], ...] = (
@@ -30,6 +31,7 @@ CALCULATIONS: tuple[type[Calculation], ...] = (
     EspIntake, EspFlow, EspMotor,
     GasLift,
     Pcp,
+    WellTest,
     AnnulusAMargin, AnnulusBMargin, AnnulusCMargin, SustainedCasingPressure,
 )
 

@@ -125,6 +125,13 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
     }),
     "flowing": MappingProxyType({
         "choke_size_64ths": _f(1, 192, "bean size in 64ths of an inch"),
+        "test_purge_min": _f(0, 600, "well test: minutes after the switch before the "
+                                     "rates are watched for stability"),
+        "test_window_min": _f(5, 240, "well test: window over which rates must be stable"),
+        "test_tolerance_pct": _f(0.5, 50, "well test: how much the rates may move within "
+                                          "the window"),
+        "test_min_duration_min": _f(5, 1440, "well test: shortest test that counts"),
+        "test_duration_min": _f(10, 2880, "well test: a test ends (done) after this long"),
     }),
     "injector": MappingProxyType({
         "fluid": ParamSpec(str, choices=("water", "gas", "steam", "co2", "polymer")),
