@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from daemons.calcd.calcs.drilling import DrillingHydraulics, DrillingMechanics, KillSheet
 from daemons.calcd.calcs.esp import EspFlow, EspIntake, EspMotor
 from daemons.calcd.calcs.gaslift import GasLift
 from daemons.calcd.calcs.integrity import (
@@ -22,6 +23,7 @@ from daemons.calcd.calcs.integrity import (
     SustainedCasingPressure,
 )
 from daemons.calcd.calcs.pcp import Pcp
+from daemons.calcd.calcs.rigwatch import RigWatch
 from daemons.calcd.calcs.rodpump import RodPumpCard, RodPumpRuntime
 from daemons.calcd.calcs.welltest import WellTest
 from daemons.calcd.model import Calculation
@@ -32,6 +34,7 @@ CALCULATIONS: tuple[type[Calculation], ...] = (
     GasLift,
     Pcp,
     WellTest,
+    DrillingMechanics, DrillingHydraulics, RigWatch, KillSheet,
     AnnulusAMargin, AnnulusBMargin, AnnulusCMargin, SustainedCasingPressure,
 )
 

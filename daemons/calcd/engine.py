@@ -144,6 +144,7 @@ class Engine:
         self._names: tuple[str, ...] | None = None
         self._stale_ns = np.zeros(0, np.int64)
         self.errors: dict[str, str] = {}  # calc key -> last exception text (this cycle)
+        self.restore_errors: dict[str, str] = {}  # calc key -> why its state was dropped
 
     # --- binding to the input frame ------------------------------------------------------
     def attach(self, names: tuple[str, ...]) -> None:
@@ -212,4 +213,12 @@ class Engine:
         for g in self.groups:
             mine = by_calc.get(g.calc.DEF.key)
             if mine:
-                g.calc.import_state(mine)
+                try:
+                    g.calc.import_state(mine)
+                except (TypeError, ValueError, KeyError) as exc:
+                    # a state saved by another version, or damaged: start that calculation
+                    # fresh rather than not at all
+                    fresh = type(g.calc)(g.calc.wells)
+                    fresh.services = g.calc.services
+                    g.calc = fresh
+                    self.restore_errors[g.calc.DEF.key] = repr(exc)

@@ -102,6 +102,10 @@ class Calculations:
                state: dict[tuple[str, str], dict[str, Any]]) -> None:
         engine = Engine(config, tagmap, CALCULATIONS, services=self._services())
         engine.import_state(state)
+        for calc, why in engine.restore_errors.items():
+            assert self.ctx is not None
+            self.ctx.log.error("running state not restored; starting fresh", calc=calc,
+                               error=why)
         config.paths.runtime_dir.mkdir(parents=True, exist_ok=True)
         ring = CalcRing(config.paths.runtime_dir / RING_NAME, engine.specs,
                         tagmap_version=tagmap.version,

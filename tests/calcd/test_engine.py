@@ -167,3 +167,13 @@ def test_scp_state_roundtrip_keeps_nan():
     other = SustainedCasingPressure(("W1",))
     other.import_state(state)
     assert np.isnan(other.ring).all()
+
+
+def test_a_damaged_state_starts_that_calculation_fresh():
+    h = Harness(["vsd1"])
+    h.engine.import_state({("gas_lift.performance", "W103"): {"bins": "not a mapping"},
+                           ("drilling.rig_watch", "D201"): {"trend": [[1, None]]}})
+    assert "gas_lift.performance" in h.engine.restore_errors
+    assert "drilling.rig_watch" not in h.engine.restore_errors  # nulls are tolerated
+    h.run(2)
+    assert h.quality("W102.CALC.FLOW") == Quality.GOOD
