@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from daemons.calcd.calcs.coiled_tubing import CtFatigue, CtMechanics
 from daemons.calcd.calcs.drilling import DrillingHydraulics, DrillingMechanics, KillSheet
 from daemons.calcd.calcs.esp import EspFlow, EspIntake, EspMotor
 from daemons.calcd.calcs.gaslift import GasLift
@@ -35,6 +36,7 @@ CALCULATIONS: tuple[type[Calculation], ...] = (
     Pcp,
     WellTest,
     DrillingMechanics, DrillingHydraulics, RigWatch, KillSheet,
+    CtMechanics, CtFatigue,
     AnnulusAMargin, AnnulusBMargin, AnnulusCMargin, SustainedCasingPressure,
 )
 

@@ -170,6 +170,15 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "reel_core_radius_in": _f(10, 120, "reel core radius"),
         "guide_arch_radius_in": _f(24, 200, "gooseneck (guide arch) radius"),
         "well_td_ft": _f(100, 40000, "well total depth"),
+        "ct_string_id": ParamSpec(str, doc="the string's serial: fatigue follows the string"),
+        "tensile_strength_psi": _f(50000, 200000, "minimum tensile strength (fatigue)"),
+        "friction_coefficient": _f(0, 1, "wellbore friction factor"),
+        "stripper_friction_lbf": _f(0, 20000, "stripper (pack-off) friction"),
+        "fluid_ppg": _f(6, 20, "wellbore fluid density"),
+        "hole_id_in": _f(1, 20, "wellbore (casing or hole) inside diameter"),
+        "max_snub_lbf": _f(100, 200000, "most the injector can push (snub)"),
+        "survey_md_ft": _list(0, 40000, "survey stations: measured depth"),
+        "survey_inc_deg": _list(0, 180, "survey stations: inclination"),
     }),
 })
 
