@@ -28,9 +28,9 @@ from daemons.sim.sitefile import parse_site
 
 REPO = Path(__file__).resolve().parents[2]
 
-# The ESP drive and the annulus monitor of the demo site, over Modbus TCP (no serial line
-# needed); the rest of the demo configuration stays, so wells without devices show what a
-# missing input looks like.
+# The ESP drive, the rod pump controller and the annulus monitor of the demo site, over
+# Modbus TCP (no serial line needed); the rest of the demo configuration stays, so wells
+# without devices show what a missing input looks like.
 SITE = """
 [site]
 name = "calcd-test"
@@ -50,6 +50,13 @@ model = "annulus_monitor"
 unit = 3
 tcp_port = 0
 wells = ["W101", "W102", "W103"]
+
+[[device]]
+name = "rpc1"
+model = "rod_pump_controller"
+unit = 1
+tcp_port = 0
+wells = ["W101"]
 """
 
 
@@ -139,7 +146,7 @@ def calc_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalcSite]:
         cfg.write_text(gateway_toml(root, dict(sim.tcp_ports)))
         maps = root / "tagmaps"
         maps.mkdir()
-        for name in ("vsd1.csv", "annuli1.csv"):
+        for name in ("vsd1.csv", "annuli1.csv", "rpc1.csv"):
             shutil.copy(REPO / "tagmaps" / name, maps / name)
         run = CalcSite(root, cfg, runner)
         try:

@@ -11,6 +11,7 @@ import pytest
 
 from daemons.core.history.reader import HistoryReader, default_paths
 from daemons.core.quality import Quality, detail, severity
+from daemons.core.ring import RingDirectory
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,16 +50,30 @@ def test_results_are_tags_with_units_quality_and_tick_timestamps(running):
     assert {"W102.CALC.FLOW", "W102.CALC.ESP_CONDITION"} <= names
 
 
+def test_rod_pump_cards_through_the_ring(running):
+    # the card arrays come through acqd's ring (slow scan, 10 s) with the card counter
+    snap = running.wait(lambda s: s if good(s, "W101.CALC.FILLAGE") else None, timeout=40)
+    assert snap is not None, running.log()
+    truth = json.loads((running.root / "sim" / "sim-truth.json").read_text())
+    rpc = truth["devices"]["rpc1"]["truth"]
+    assert snap.get("W101.CALC.FILLAGE")[0] == pytest.approx(100 * rpc["fillage"], abs=8)
+    with RingDirectory(running.root / "run") as rings:
+        card, _ts, q, seq = rings.array("W101.CALC.PUMP_CARD_LOAD")
+    assert len(card) == 200 and q == Quality.GOOD and seq >= 1
+    assert 0 <= snap.get("W101.CALC.CARD_DIAGNOSIS")[0] <= 9
+
+
 def test_missing_inputs_are_reported_once_and_only_their_results_stop(running):
-    # W102 has no fluid-level role but its gauge makes INTAKE_PRESSURE; W101's rod-pump
-    # devices are not installed here: the well's annulus results still run.
-    snap = running.wait(lambda s: s if good(s, "W101.CALC.ANN_A_MARGIN") else None)
+    # W102 has no fluid-level role but its gauge makes INTAKE_PRESSURE; W103's gas-lift
+    # controller is not installed here: the well's annulus results still run.
+    snap = running.wait(lambda s: s if good(s, "W103.CALC.ANN_A_MARGIN") else None)
     assert snap is not None
     log = [json.loads(line) for line in running.log().splitlines() if line.startswith("{")]
     stops = [e for e in log if e.get("event") == "calculation stopped: missing input"]
     keys = [(e["well"], e["calc"], e["missing"]) for e in stops]
     assert len(keys) == len(set(keys)), "a problem was reported twice"
     assert ("W103", "integrity.annulus_a", "annulus_a_pressure") not in keys
+    assert severity(snap.get("W103.CALC.ANN_A_MARGIN")[2]) == "good"
 
 
 def test_bad_input_makes_bad_results(running):
