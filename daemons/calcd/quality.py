@@ -53,3 +53,14 @@ def mark_stale(values_q: np.ndarray, ts_ns: np.ndarray, now_ns: int,
     """
     old = (severity(values_q) == 0) & (ts_ns > 0) & (now_ns - ts_ns > stale_ns)
     return np.where(old, STALE, values_q).astype(np.uint32)
+
+
+def worst_code(*codes: int) -> int:
+    """`worst` for a handful of single codes (plain Python: one card, one result)."""
+    pick = max(codes, key=lambda c: (int(c) >> 30) & 3)
+    sev = (int(pick) >> 30) & 3
+    if sev >= 2:
+        return int(pick)
+    if sev == 1:
+        return int(STALE) if int(pick) == int(STALE) else int(SUBNORMAL)
+    return int(GOOD)

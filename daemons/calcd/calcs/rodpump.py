@@ -28,6 +28,8 @@ from daemons.petroleum.rodpump import (
 )
 
 GIBBS = "Gibbs, Rod Pumping (2012)"
+CARD_SCALARS = ("FILLAGE", "PUMP_STROKE", "FLUID_LOAD", "PRODUCTION", "PEAK_LOAD", "MIN_LOAD",
+                "CARD_DIAGNOSIS", "CARD_CONFIDENCE")
 FLAT_CARD_FRACTION = 0.1  # a load card spanning less than this × expected Fo: no load cell
 POWER_TAU_S = 60.0  # motor power averaged over about a minute (several strokes)
 REF_TAU_S = 1800.0  # full-pump power reference, learnt while the load cell works
@@ -39,6 +41,7 @@ class WellState:
     seq_ns: int = 0  # timestamp of the card counter sample that changed
     pending: bool = True
     signature: float = math.nan  # content of the last card processed
+    flat: bool = False  # the last card read had no load range (a dead load cell)
     spm_last: float = 0.0  # strokes per minute of the last stroke seen running
     strokes_seen: float = math.nan
     strokes_delta: float = 0.0  # strokes counted since the previous card
@@ -144,20 +147,26 @@ class RodPumpCard(Calculation):
         seq_ok = b.usable("card_sequence")
         seq = b.value("card_sequence")
         seq_ts = b.ts("card_sequence")
-        fallback = np.zeros(n)
+        # a Bad load-card array (its slot's quality) or a flat last card: no load cell
+        fallback = (qm.severity(b.quality("surface_load_card")) >= 2).astype(float)
         self._strokes(b, run)  # first: a card's strokes include its own
+        cards: dict[str, np.ndarray] = {k: np.full(n, math.nan) for k in CARD_SCALARS}
+        q_cards = np.zeros(n, np.uint32)
+        got = np.zeros(n, bool)
+        per_cycle: dict[str, list] | None = None
         for i in range(n):
             st = self.st[i]
             if np.isfinite(spm[i]) and spm[i] > 0.5:
                 st.spm_last = float(spm[i])
             if seq_ok[i] and seq[i] != st.seq_seen:
                 st.seq_seen, st.seq_ns, st.pending = float(seq[i]), int(seq_ts[i]), True
+            fallback[i] = max(fallback[i], float(st.flat))
+            if seq_ok[i] and not st.pending:
+                continue  # the arrays are read only when the counter says a card is new
             pos = b.array("surface_position_card", i)
             load = b.array("surface_load_card", i)
             if pos is None or load is None:
                 continue
-            bad_cell = qm.severity(np.array([load[2]]))[0] >= 2 or self._flat(load[0], i)
-            fallback[i] = float(bad_cell)
             # acqd rewrites the arrays at every poll: without a card counter a new card is
             # one whose content changed
             signature = float(np.nansum(load[0]) + 7.0 * np.nansum(pos[0]))
@@ -165,10 +174,19 @@ class RodPumpCard(Calculation):
                 st.pending = True
             ready = (st.pending and min(pos[1], load[1]) >= st.seq_ns and pos[3] > 0
                      and load[3] > 0 and st.spm_last > 0)
-            if ready and not bad_cell:
-                st.pending = False
-                st.signature = signature
-                self._card(b, i, pos, load, st.spm_last)
+            if not ready:
+                continue
+            st.pending = False
+            st.signature = signature
+            st.flat = qm.severity(np.array([load[2]]))[0] >= 2 or self._flat(load[0], i)
+            fallback[i] = max(fallback[i], float(st.flat))
+            if not st.flat:
+                if per_cycle is None:  # what every card of this cycle needs, once
+                    per_cycle = self._per_cycle(b)
+                got[i] = True
+                q_cards[i] = self._card(b, i, pos, load, st.spm_last, cards, per_cycle)
+        for name, values in cards.items():
+            b.set(name, values, q_cards, where=got)
         self._fallback(b, fallback, run)
         q_off = qm.worst(b.quality("spm"))
         b.set("PRODUCTION", 0.0, q_off, where=~run)
@@ -181,26 +199,31 @@ class RodPumpCard(Calculation):
         span = float(np.nanmax(load) - np.nanmin(load)) if np.isfinite(load).any() else 0.0
         return span < FLAT_CARD_FRACTION * self._rods[i][2]
 
-    def _card(self, b: Batch, i: int, pos: tuple, load: tuple, spm: float) -> None:
+    @staticmethod
+    def _per_cycle(b: Batch) -> dict[str, list]:
+        thp = np.where(b.usable("thp"), b.value("thp"), 0.0)
+        return {"discharge": list(thp + 0.433 * b.param("fluid_sg") * b.param("pump_depth_ft")),
+                "q_spm": [int(q) for q in b.quality("spm")],
+                **{k: [float(x) for x in b.param(k)] for k in (
+                    "damping", "fluid_sg", "plunger_diameter_in", "volumetric_factor")}}
+
+    def _card(self, b: Batch, i: int, pos: tuple, load: tuple, spm: float,
+              cards: dict[str, np.ndarray], c: dict[str, list]) -> int:
+        """One new card of well i: the pump card (published here), its scalar results
+        (into `cards`), the pump-off count; returns the results' quality."""
         assert self._rods is not None
         rods, weight, fo_max = self._rods[i]
         surf_pos, surf_load = pos[0], load[0]
-        q = int(qm.worst(np.array([pos[2]]), np.array([load[2]]),
-                         b.quality("spm")[i:i + 1])[0])
+        q = qm.worst_code(pos[2], load[2], c["q_spm"][i])
         card = downhole_card(surface_position=surf_pos, surface_load=surf_load, spm=spm,
-                             rods=rods, damping=float(b.param("damping")[i]),
-                             fluid_sg=float(b.param("fluid_sg")[i]))
+                             rods=rods, damping=c["damping"][i], fluid_sg=c["fluid_sg"][i])
         a = pump_card_analysis(pump_position=card.position, pump_load=card.load)
-        where = np.zeros(b.n, bool)
-        where[i] = True
         ts = max(int(pos[1]), int(load[1]))
         b.set_array("PUMP_CARD_POSITION", i, card.position, q, ts)
         b.set_array("PUMP_CARD_LOAD", i, card.load, q, ts)
-        thp = b.value("thp")[i] if b.usable("thp")[i] else 0.0
-        sg, depth = float(b.param("fluid_sg")[i]), float(b.param("pump_depth_ft")[i])
         fill = liquid_fillage(pump_position=card.position, pump_load=card.load,
-                              plunger_diameter=float(b.param("plunger_diameter_in")[i]),
-                              discharge_pressure=thp + 0.433 * sg * depth)
+                              plunger_diameter=c["plunger_diameter_in"][i],
+                              discharge_pressure=c["discharge"][i], analysis=a)
         anchored = bool(b.param("tubing_anchored")[i])
         diag = diagnose(features(card.position, card.load, a, fo_max, weight, fill),
                         anchored=anchored)
@@ -208,16 +231,15 @@ class RodPumpCard(Calculation):
             fill = 0.0
         net = fill * a.gross_stroke if math.isfinite(fill) else math.nan
         rate = float(pump_displacement(stroke=max(net, 0.0), spm=spm,
-                                       plunger_diameter=float(b.param("plunger_diameter_in")[i]))
-                     ) * float(b.param("volumetric_factor")[i]) if math.isfinite(net) else 0.0
-        vals = {"FILLAGE": 100.0 * fill if math.isfinite(fill) else math.nan,
-                "PUMP_STROKE": net, "FLUID_LOAD": a.fluid_load, "PRODUCTION": rate,
-                "PEAK_LOAD": float(np.max(surf_load)), "MIN_LOAD": float(np.min(surf_load)),
-                "CARD_DIAGNOSIS": float(diag.code),
-                "CARD_CONFIDENCE": 100.0 * diag.confidence}
-        qa = np.full(b.n, q, np.uint32)
-        for name, value in vals.items():
-            b.set(name, np.full(b.n, value), qa, where=where)
+                                       plunger_diameter=c["plunger_diameter_in"][i])
+                     ) * c["volumetric_factor"][i] if math.isfinite(net) else 0.0
+        values = {"FILLAGE": 100.0 * fill if math.isfinite(fill) else math.nan,
+                  "PUMP_STROKE": net, "FLUID_LOAD": a.fluid_load, "PRODUCTION": rate,
+                  "PEAK_LOAD": float(np.max(surf_load)), "MIN_LOAD": float(np.min(surf_load)),
+                  "CARD_DIAGNOSIS": float(diag.code),
+                  "CARD_CONFIDENCE": 100.0 * diag.confidence}
+        for name, value in values.items():
+            cards[name][i] = value
         self._pump_off(b, i, 100.0 * fill if math.isfinite(fill) else 0.0)
         st = self.st[i]
         if math.isfinite(fill) and fill > 0.3 and math.isfinite(st.power_avg):
@@ -225,6 +247,7 @@ class RodPumpCard(Calculation):
             ratio = st.power_avg / fill
             st.power_ref = ratio if not math.isfinite(st.power_ref) else \
                 st.power_ref + 0.1 * (ratio - st.power_ref)
+        return q
 
     def _pump_off(self, b: Batch, i: int, fill_pct: float) -> None:
         st = self.st[i]
