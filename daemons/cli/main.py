@@ -20,6 +20,7 @@ from typing import Any
 
 from daemons.cli import (
     cmd_audit,
+    cmd_calcs,
     cmd_config,
     cmd_demo,
     cmd_history,
@@ -28,6 +29,7 @@ from daemons.cli import (
     cmd_tagmap,
     cmd_tags,
     cmd_user,
+    cmd_welltests,
     cmd_write,
 )
 from daemons.cli.common import CommandError, Console, pick_language
@@ -92,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_write, cmd_modbus,
-                   cmd_demo, cmd_history, cmd_user, cmd_audit):
+                   cmd_demo, cmd_history, cmd_user, cmd_audit, cmd_calcs, cmd_welltests):
         module.register(sub, common)
     try:
         from daemons.sim.cli import register as register_sim

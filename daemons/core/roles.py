@@ -54,6 +54,10 @@ COMMON = _roles(
     Role("header_valve_production", "header valve to production",
          "válvula del múltiple a producción"),
     Role("esd_status", "emergency shutdown", "parada de emergencia"),
+    Role("fluid_level", "annular fluid level from surface (acoustic)",
+         "nivel de fluido en el anular desde superficie (acústico)", "ft"),
+    Role("bottomhole_pressure", "flowing bottom-hole pressure (gauge)",
+         "presión de fondo fluyente (sensor)", "psi"),
 )
 
 BY_TYPE: Mapping[str, Mapping[str, Role]] = MappingProxyType({
@@ -89,6 +93,8 @@ BY_TYPE: Mapping[str, Mapping[str, Role]] = MappingProxyType({
         Role("vibration_y", "vibration, second axis", "vibración, segundo eje", "g"),
         Role("drive_fault", "drive trip code", "código de disparo del variador"),
         Role("current_unbalance", "current unbalance", "desbalance de corriente", "%"),
+        Role("phase_current", "motor phase current", "corriente de fase del motor", "A",
+             indexed=True),
     ),
     "gas_lift": _roles(
         Role("injection_rate", "gas injection rate", "tasa de inyección de gas", "Mscf/d"),

@@ -45,6 +45,40 @@ def ecd(*, mw: Any, annular_pressure_loss: Any, tvd: Any) -> Number:
     return v.restore(res, mw, apl, tvd)
 
 
+def annular_velocity(*, q: Any, hole_diameter: Any, pipe_od: Any) -> Number:
+    """Mean annular velocity, ft/s: v = q / (2.448 (d₂² − d₁²)) with q in gpm, d in inches
+    (Bourgoyne, Millheim, Chenevert & Young, *Applied Drilling Engineering*, SPE 1986,
+    ch. 4: 2.448 = 7.48 gal/ft³ · 60 s/min · π/4 / 144 in²/ft² … rounded as printed)."""
+    q = v.non_negative("q", q)
+    d2 = v.positive("hole_diameter", hole_diameter)
+    d1 = v.non_negative("pipe_od", pipe_od)
+    if (np.asarray(d1) >= np.asarray(d2)).any():
+        raise ValueError("pipe_od: must be smaller than hole_diameter")
+    res = np.asarray(q) / (2.448 * (np.asarray(d2) ** 2 - np.asarray(d1) ** 2))
+    return v.restore(res, q, d2, d1)
+
+
+def annular_pressure_loss_bingham(*, q: Any, hole_diameter: Any, pipe_od: Any, length: Any,
+                                  plastic_viscosity: Any, yield_point: Any) -> Number:
+    """Frictional pressure loss of laminar Bingham-plastic flow in an annulus, psi.
+
+        dp/dL = μp v̄ / (1000 (d₂ − d₁)²) + τy / (200 (d₂ − d₁))      (psi/ft)
+
+    the narrow-slot approximation of Bourgoyne et al., *Applied Drilling Engineering*
+    (SPE 1986), ch. 4 (Bingham plastic model, annular flow; μp cP, τy lbf/100 ft², v̄
+    ft/s, d in).  Laminar flow only: annular flow of drilling mud usually is, and a
+    turbulent annulus makes this an underestimate.
+    """
+    vbar = np.asarray(annular_velocity(q=q, hole_diameter=hole_diameter, pipe_od=pipe_od))
+    length = v.non_negative("length", length)
+    pv = v.non_negative("plastic_viscosity", plastic_viscosity)
+    yp = v.non_negative("yield_point", yield_point)
+    gap = np.asarray(hole_diameter, dtype=float) - np.asarray(pipe_od, dtype=float)
+    grad = np.asarray(pv) * vbar / (1000.0 * gap**2) + np.asarray(yp) / (200.0 * gap)
+    res = np.where(vbar > 0, grad, 0.0) * np.asarray(length)
+    return v.restore(res, q, hole_diameter, pipe_od, length, plastic_viscosity, yield_point)
+
+
 def _bit_area(bit_diameter: Any) -> np.ndarray:
     return math.pi / 4.0 * np.asarray(bit_diameter) ** 2
 

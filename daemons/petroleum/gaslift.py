@@ -14,6 +14,7 @@ marginal oil (STB) one Mscf must buy to be worth injecting.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -258,3 +259,74 @@ def _equal_slope(
         x[k] += extra
         short -= extra
     return x, lam_hi
+
+
+class LiftCurveFit(NamedTuple):
+    """q_oil = c1 + c2·q + c3·q² + c4·ln(q + 1) (q Mscf/d, q_oil STB/d), fitted on
+    [q_min, q_max] (never used outside it); `rms` is the residual, STB/d."""
+
+    c1: float
+    c2: float
+    c3: float
+    c4: float
+    q_min: float
+    q_max: float
+    rms: float
+
+    def rate(self, q: Any) -> float | np.ndarray:
+        x = np.asarray(q, dtype=float)
+        return v.restore(self.c1 + self.c2 * x + self.c3 * x * x + self.c4 * np.log(x + 1.0),
+                         q)
+
+
+def fit_lift_curve(*, q_inj: Any, q_oil: Any, weights: Any = None) -> LiftCurveFit:
+    """Least-squares fit of a performance curve to measured (injection, oil) points.
+
+    The form q_oil = c1 + c2 q + c3 q² + c4 ln(q + 1) rises steeply from low injection
+    (the logarithm), bends over and falls as friction takes over (the negative square):
+    Alarcón, G.A., Torres, C.F. & Gómez, L.E., "Global Optimization of Gas Allocation to
+    a Group of Wells in Artificial Lift Using Nonlinear Constrained Programming",
+    J. Energy Resour. Technol. 124 (2002) 262-268.  Linear in the coefficients, so solved
+    exactly (weighted least squares); needs at least 4 distinct injection rates.
+    `weights` (e.g. how many steady samples each point averages) default to 1.
+    """
+    x = v.array_1d("q_inj", q_inj, min_len=4)
+    y = v.array_1d("q_oil", q_oil, min_len=4)
+    v.same_length(q_inj=x, q_oil=y)
+    v.non_negative("q_inj", x)
+    if np.unique(x).size < 4:
+        raise ValueError("q_inj: needs at least 4 distinct injection rates")
+    w = np.ones_like(x) if weights is None else v.array_1d("weights", weights)
+    v.same_length(q_inj=x, weights=w)
+    v.non_negative("weights", w)
+    a = np.column_stack([np.ones_like(x), x, x * x, np.log(x + 1.0)])
+    sw = np.sqrt(w)
+    scale = np.abs(a).max(axis=0)  # columns of very different sizes: condition first
+    coef, *_ = np.linalg.lstsq(a / scale * sw[:, None], y * sw, rcond=None)
+    coef = coef / scale
+    rms = float(np.sqrt(np.average((a @ coef - y) ** 2, weights=w)))
+    return LiftCurveFit(*(float(c) for c in coef), float(x.min()), float(x.max()), rms)
+
+
+def fitted_optimum(fit: LiftCurveFit, *, gas_cost: float = 0.0,
+                   oil_price: float = 1.0) -> GasLiftPoint:
+    """Economic optimum on a fitted curve within its data range: max of
+    oil_price·q_oil − gas_cost·q (Kanu et al. 1981).  The stationary points solve
+    c2 − λ + 2 c3 q + c4/(q + 1) = 0, i.e. the quadratic
+    2c3 q² + (2c3 + c2 − λ) q + (c2 − λ + c4) = 0; the ends of the range are candidates.
+    """
+    lam = float(v.non_negative("gas_cost", gas_cost)) / float(
+        v.positive("oil_price", oil_price))
+    a, b, c = 2.0 * fit.c3, 2.0 * fit.c3 + fit.c2 - lam, fit.c2 - lam + fit.c4
+    cands = [fit.q_min, fit.q_max]
+    if abs(a) > 1e-300:
+        disc = b * b - 4.0 * a * c
+        if disc >= 0.0:
+            r = math.sqrt(disc)
+            cands += [(-b + r) / (2.0 * a), (-b - r) / (2.0 * a)]
+    elif abs(b) > 1e-300:
+        cands.append(-c / b)
+    qs = np.array([q for q in cands if fit.q_min <= q <= fit.q_max])
+    value = fit.rate(qs) - lam * qs
+    k = int(np.argmax(value))
+    return GasLiftPoint(float(qs[k]), float(fit.rate(qs[k])))

@@ -163,3 +163,19 @@ def test_scalar_checks_name_the_argument():
         dr.mse_teale(wob=1.0, rpm=1.0, torque=1.0, rop=0.0, bit_diameter=8.5)
     with pytest.raises(ValueError, match=r"^mu"):
         dr.mse_pessier_fear(wob=1.0, rpm=1.0, rop=1.0, bit_diameter=8.5, mu=math.inf)
+
+
+def test_bingham_annular_loss_hand_calculation():
+    # 500 gpm in an 8.5 x 5 in annulus: v = 500 / (2.448 (72.25 - 25)) = 4.323 ft/s;
+    # dp/dL = 20·4.323/(1000·3.5²) + 15/(200·3.5) = 0.007058 + 0.021429 psi/ft
+    v = dr.annular_velocity(q=500.0, hole_diameter=8.5, pipe_od=5.0)
+    assert v == pytest.approx(500.0 / (2.448 * 47.25))
+    apl = dr.annular_pressure_loss_bingham(q=500.0, hole_diameter=8.5, pipe_od=5.0,
+                                                 length=10000.0, plastic_viscosity=20.0,
+                                                 yield_point=15.0)
+    assert apl == pytest.approx(10000.0 * (20 * v / (1000 * 3.5**2) + 15 / (200 * 3.5)))
+    assert dr.annular_pressure_loss_bingham(
+        q=0.0, hole_diameter=8.5, pipe_od=5.0, length=1000.0, plastic_viscosity=20.0,
+        yield_point=15.0) == 0.0
+    with pytest.raises(ValueError, match="pipe_od"):
+        dr.annular_velocity(q=1.0, hole_diameter=5.0, pipe_od=5.0)

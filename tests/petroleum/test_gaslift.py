@@ -132,3 +132,31 @@ def test_bad_input_names_the_argument(call, arg):
     with pytest.raises(ValueError) as err:
         call()
     assert str(err.value).startswith(arg + ":")
+
+
+def test_fit_lift_curve_recovers_its_own_form_and_optimum():
+    q = np.linspace(200.0, 3000.0, 8)
+    c = (-50.0, 0.05, -2.0e-5, 80.0)
+    oil = c[0] + c[1] * q + c[2] * q * q + c[3] * np.log(q + 1.0)
+    fit = gaslift.fit_lift_curve(q_inj=q, q_oil=oil)
+    assert fit.c2 == pytest.approx(c[1], rel=1e-6) and fit.rms < 1e-6
+    # technical optimum: c2 + 2 c3 q + c4/(q+1) = 0, by brute force on a fine grid
+    grid = np.linspace(200.0, 3000.0, 280001)
+    best = grid[np.argmax(fit.rate(grid))]
+    assert gaslift.fitted_optimum(fit).q_inj == pytest.approx(best, abs=0.02)
+    # economic slope: the optimum moves down where the marginal oil pays for the gas
+    econ = gaslift.fitted_optimum(fit, gas_cost=2.0, oil_price=70.0)
+    lam = 2.0 / 70.0
+    assert econ.q_inj < best
+    assert c[1] + 2 * c[2] * econ.q_inj + c[3] / (econ.q_inj + 1) == pytest.approx(lam, abs=1e-9)
+
+
+def test_fitted_optimum_stays_inside_the_data():
+    q = np.array([100.0, 200.0, 300.0, 400.0])
+    fit = gaslift.fit_lift_curve(q_inj=q, q_oil=2.0 * q)  # still rising: the last point wins
+    assert gaslift.fitted_optimum(fit).q_inj == pytest.approx(400.0)
+
+
+def test_fit_needs_four_distinct_rates():
+    with pytest.raises(ValueError, match="q_inj"):
+        gaslift.fit_lift_curve(q_inj=[1.0, 1.0, 2.0, 3.0], q_oil=[1.0, 2.0, 3.0, 4.0])

@@ -355,6 +355,29 @@ def test_fillage_is_robust_to_noise_spikes_and_start_point(fill, noise, seed, sh
     assert got == pytest.approx(expected, abs=0.03)
 
 
+@pytest.mark.parametrize("fill", [0.4, 0.8, 1.0])
+def test_card_analysis_gives_fluid_load_and_net_stroke(fill):
+    pos, load, expected = _pump_card(200, fill, fo=6000.0, stroke=80.0)
+    a = rp.pump_card_analysis(pump_position=pos, pump_load=load - 300.0)
+    assert a.fillage == rp.fillage(pump_position=pos, pump_load=load - 300.0)
+    assert a.fillage == pytest.approx(expected, abs=0.01)
+    assert a.upper_load == pytest.approx(5700.0, abs=1.0)
+    assert a.lower_load == pytest.approx(-300.0, abs=1.0)
+    assert a.fluid_load == pytest.approx(6000.0, abs=2.0)
+    assert a.gross_stroke == pytest.approx(80.0, rel=1e-3)
+    assert a.net_stroke == pytest.approx(a.fillage * a.gross_stroke)
+
+
+def test_circular_smooth_is_the_running_median_then_mean():
+    rng = np.random.default_rng(4)
+    for n in (8, 17, 200):
+        x = rng.normal(size=n)
+        pad = np.concatenate([x[-2:], x, x[:2]])
+        med = np.array([np.median(pad[i:i + 5]) for i in range(n)])
+        want = (np.roll(med, 1) + med + np.roll(med, -1)) / 3.0
+        np.testing.assert_allclose(rp._circular_smooth(x), want, rtol=0, atol=1e-12)
+
+
 def test_fillage_without_load_transfer_is_undetermined():
     pos, _, _ = _pump_card(200, 0.5)
     assert math.isnan(rp.fillage(pump_position=pos, pump_load=np.full(200, 1234.0)))

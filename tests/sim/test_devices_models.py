@@ -37,6 +37,8 @@ RANGES = {
                      "active_volume_bbl": (200, 400), "block_position_ft": (0, 100)},
     "coiled_tubing_unit": {"depth_ft": (0, 9500), "weight_lbf": (-5000, 20000),
                            "pump_pressure_psi": (0, 6000)},
+    "pcp_drive": {"liquid_rate_bbl_d": (200, 900), "volumetric_efficiency": (0.5, 1.0),
+                  "torque_ft_lbf": (100, 1400), "intake_pressure_psi": (0, 1200)},
 }
 
 

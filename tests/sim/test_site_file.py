@@ -14,7 +14,7 @@ from .conftest import MODELS, site_text
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_MODELS = {"rod_pump_controller", "esp_drive", "annulus_monitor", "gas_lift_controller",
-               "test_separator", "drilling_rig", "coiled_tubing_unit"}
+               "test_separator", "drilling_rig", "coiled_tubing_unit", "pcp_drive"}
 
 
 def _problems(text: str) -> list[tuple[int, str, str]]:
@@ -47,6 +47,7 @@ def test_demo_site_file_is_valid_and_matches_the_demo_table():
         "testsep1": ("test_separator", "tcp", 1, ("W104", "W105", "W106")),
         "rig1": ("drilling_rig", "tcp", 1, ("D201",)),
         "ctu1": ("coiled_tubing_unit", "tcp", 1, ("W107",)),
+        "pcp1": ("pcp_drive", "tcp", 1, ("W108",)),
     }
     bus = site.bus("rs485-1")
     assert (bus.baud, bus.parity, bus.stop_bits) == (19200, "N", 1)

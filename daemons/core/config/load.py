@@ -291,7 +291,8 @@ def _wells(root: Section, problems: Problems) -> MappingProxyType:
         lon = s.get_float("longitude", None, minval=-180, maxval=180)
         desc = s.get_str("description", "")
         params = read_well_tables(s, well_type) if well_type else {}
-        s.finish(allowed_subtables=("reservoir", *([well_type] if well_type else [])))
+        s.finish(allowed_subtables=("reservoir", "integrity",
+                                    *([well_type] if well_type else [])))
         if isinstance(well_id, str) and well_id and not _NAME.match(well_id):
             s.error("id", f"well id '{well_id}' must start with a letter and use letters, "
                     "digits, '_' or '-' (it prefixes tag names)", f"el id de pozo '{well_id}' "

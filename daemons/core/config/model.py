@@ -114,13 +114,14 @@ class WellConfig:
     latitude: float | None
     longitude: float | None
     description: str
-    # `reservoir` (any type) and the type's own table, e.g. params["rod_pump"]["pump_depth_ft"]
+    # `reservoir` and `integrity` (any type) and the type's own table, e.g.
+    # params["rod_pump"]["pump_depth_ft"]
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     line: int = 0
 
     def param(self, name: str, default: Any = None) -> Any:
-        """A type-specific parameter, falling back to the reservoir table."""
-        for table in (self.type, "reservoir"):
+        """A type-specific parameter, falling back to the integrity and reservoir tables."""
+        for table in (self.type, "integrity", "reservoir"):
             value = self.params.get(table, {}).get(name)
             if value is not None:
                 return value

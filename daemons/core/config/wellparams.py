@@ -18,7 +18,7 @@ from daemons.core.config.reader import Section
 
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
-    kind: type  # float, int, str, bool
+    kind: type  # float, int, str, bool, tuple (a list of numbers within minval..maxval)
     minval: float | None = None
     maxval: float | None = None
     choices: tuple[str, ...] | None = None
@@ -27,6 +27,10 @@ class ParamSpec:
 
 def _f(lo: float, hi: float, doc: str) -> ParamSpec:
     return ParamSpec(float, lo, hi, None, doc)
+
+
+def _list(lo: float, hi: float, doc: str) -> ParamSpec:
+    return ParamSpec(tuple, lo, hi, None, doc)
 
 
 RESERVOIR = MappingProxyType({
@@ -42,6 +46,16 @@ RESERVOIR = MappingProxyType({
     "gor_scf_stb": _f(0, 100000, "producing gas-oil ratio"),
     "tubing_id_in": _f(0.5, 8, "tubing inner diameter"),
     "casing_id_in": _f(2, 30, "production casing inner diameter"),
+})
+
+# Well integrity, any well type: `[well.integrity]`.
+INTEGRITY = MappingProxyType({
+    "mawop_a_psi": _f(0, 30000, "A annulus maximum allowable wellhead operating pressure"),
+    "mawop_b_psi": _f(0, 30000, "B annulus maximum allowable wellhead operating pressure"),
+    "mawop_c_psi": _f(0, 30000, "C annulus maximum allowable wellhead operating pressure"),
+    "scp_buildup_psi": _f(1, 5000, "build-up after a bleed-down that flags sustained "
+                                   "casing pressure (API RP 90)"),
+    "scp_window_h": _f(0.1, 168, "how long after a bleed-down a build-up is watched"),
 })
 
 TAPER = MappingProxyType({
@@ -65,6 +79,10 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "pump_off_fillage_pct": _f(0, 100, "pump-off control set point"),
         "damping": _f(0.0, 2.0, "dimensionless damping factor of the wave equation"),
         "pump_efficiency_pct": _f(1, 100, "volumetric efficiency for production estimates"),
+        "pump_off_strokes": ParamSpec(int, 1, 100, None, "consecutive strokes below the "
+                                      "pump-off set point that make the well pumped off"),
+        "volumetric_factor": _f(0.1, 2.0, "stock-tank barrels per barrel displaced at the "
+                                          "pump (shrinkage, 1/Bo for oil)"),
     }),
     "esp": MappingProxyType({
         "pump_depth_ft": _f(100, 20000, "pump intake depth"),
@@ -78,12 +96,21 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "motor_nameplate_amps": _f(5, 1000, "motor nameplate current"),
         "fluid_sg": _f(0.6, 1.5, "produced fluid specific gravity"),
         "underload_pct": _f(0, 100, "underload trip set point, % of nameplate current"),
+        "overload_pct": _f(50, 300, "overload set point, % of nameplate current"),
+        "curve_rate_bpd": _list(0, 100000, "pump curve: rates at base frequency"),
+        "curve_head_ft": _list(0, 1000, "pump curve: head per stage at those rates"),
+        "pumpoff_submergence_ft": _f(0, 5000, "fluid over the pump below which the pump is "
+                                              "pumping off"),
     }),
     "gas_lift": MappingProxyType({
         "injection_depth_ft": _f(100, 20000, "operating valve depth"),
         "max_injection_mscfd": _f(1, 20000, "maximum injection rate available"),
         "injection_pressure_psi": _f(50, 5000, "available injection pressure"),
         "fluid_sg": _f(0.6, 1.5, "produced fluid specific gravity"),
+        "curve_injection_mscfd": _list(0, 20000, "performance curve: injection rates"),
+        "curve_oil_bpd": _list(0, 100000, "performance curve: oil rates at those"),
+        "gas_cost_per_mscf": _f(0, 1000, "cost of lift gas (any currency)"),
+        "oil_price_per_bbl": _f(0.01, 10000, "oil netback in the same currency"),
     }),
     "pcp": MappingProxyType({
         "pump_depth_ft": _f(100, 10000, "pump setting depth"),
@@ -92,9 +119,19 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "stator_pitch_in": _f(1, 40, "stator pitch"),
         "max_rpm": _f(10, 1000, "maximum rotor speed"),
         "max_torque_ftlbf": _f(10, 10000, "polished-rod torque limit"),
+        "fluid_sg": _f(0.6, 1.5, "produced fluid specific gravity"),
+        "slip_bpd_at_1000psi": _f(0, 5000, "bench-test slip at 1,000 psi differential"),
+        "slip_exponent": _f(0.5, 3.0, "slip grows as (differential / 1,000 psi)^n"),
     }),
     "flowing": MappingProxyType({
         "choke_size_64ths": _f(1, 192, "bean size in 64ths of an inch"),
+        "test_purge_min": _f(0, 600, "well test: minutes after the switch before the "
+                                     "rates are watched for stability"),
+        "test_window_min": _f(5, 240, "well test: window over which rates must be stable"),
+        "test_tolerance_pct": _f(0.5, 50, "well test: how much the rates may move within "
+                                          "the window"),
+        "test_min_duration_min": _f(5, 1440, "well test: shortest test that counts"),
+        "test_duration_min": _f(10, 2880, "well test: a test ends (done) after this long"),
     }),
     "injector": MappingProxyType({
         "fluid": ParamSpec(str, choices=("water", "gas", "steam", "co2", "polymer")),
@@ -113,6 +150,17 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "pump_output_bbl_stk": _f(0.01, 1, "mud pump output per stroke"),
         "slow_pump_rate_spm": _f(5, 100, "slow circulating rate"),
         "slow_pump_pressure_psi": _f(10, 5000, "pressure at the slow circulating rate"),
+        "bha_length_ft": _f(0, 5000, "bottom-hole assembly length"),
+        "bha_od_in": _f(2, 14, "bottom-hole assembly (drill collar) outside diameter"),
+        "bha_id_in": _f(0.5, 6, "bottom-hole assembly inside diameter"),
+        "plastic_viscosity_cp": _f(1, 200, "mud plastic viscosity"),
+        "yield_point_lbf100ft2": _f(0, 200, "mud yield point"),
+        "block_weight_klbf": _f(1, 200, "traveling block and top drive weight"),
+        "flow_out_full_scale_gpm": _f(10, 10000, "flow-out paddle: gpm at 100 %"),
+        "reserve_pits": _list(1, 64, "pit numbers outside the active system"),
+        "kick_pit_gain_bbl": _f(0.5, 100, "kick: pit gain threshold"),
+        "kick_flow_delta_gpm": _f(1, 2000, "kick: flow-out minus flow-in threshold"),
+        "kick_delay_s": _f(0, 600, "kick: both thresholds exceeded for this long"),
     }),
     "coiled_tubing": MappingProxyType({
         "ct_od_in": _f(0.75, 4.5, "coiled tubing outside diameter"),
@@ -122,6 +170,15 @@ BY_TYPE: Mapping[str, Mapping[str, ParamSpec]] = MappingProxyType({
         "reel_core_radius_in": _f(10, 120, "reel core radius"),
         "guide_arch_radius_in": _f(24, 200, "gooseneck (guide arch) radius"),
         "well_td_ft": _f(100, 40000, "well total depth"),
+        "ct_string_id": ParamSpec(str, doc="the string's serial: fatigue follows the string"),
+        "tensile_strength_psi": _f(50000, 200000, "minimum tensile strength (fatigue)"),
+        "friction_coefficient": _f(0, 1, "wellbore friction factor"),
+        "stripper_friction_lbf": _f(0, 20000, "stripper (pack-off) friction"),
+        "fluid_ppg": _f(6, 20, "wellbore fluid density"),
+        "hole_id_in": _f(1, 20, "wellbore (casing or hole) inside diameter"),
+        "max_snub_lbf": _f(100, 200000, "most the injector can push (snub)"),
+        "survey_md_ft": _list(0, 40000, "survey stations: measured depth"),
+        "survey_inc_deg": _list(0, 180, "survey stations: inclination"),
     }),
 })
 
@@ -136,6 +193,8 @@ def read_params(section: Section, spec: Mapping[str, ParamSpec]) -> dict[str, An
             value = section.get_int(name, None, minval=p.minval, maxval=p.maxval)
         elif p.kind is bool:
             value = section.get_bool(name, None)
+        elif p.kind is tuple:
+            value = _number_list(section, name, p)
         else:
             value = section.get_str(name, None, choices=p.choices)
         if value is not None:
@@ -143,13 +202,36 @@ def read_params(section: Section, spec: Mapping[str, ParamSpec]) -> dict[str, An
     return out
 
 
+def _number_list(section: Section, name: str, p: ParamSpec) -> tuple[float, ...] | None:
+    """A list of numbers (a pump or performance curve), each within the spec's range."""
+    items = section.get_list(name, None)
+    if items is None:
+        return None
+    if not items or not all(isinstance(x, int | float) and not isinstance(x, bool)
+                            for x in items):
+        section.error(name, f"'{name}' must be a non-empty list of numbers",
+                      f"'{name}' debe ser una lista no vacía de números")
+        return None
+    bad = [x for x in items if (p.minval is not None and x < p.minval)
+           or (p.maxval is not None and x > p.maxval)]
+    if bad:
+        section.error(name, f"'{name}': {bad[0]} is outside {p.minval}..{p.maxval}",
+                      f"'{name}': {bad[0]} está fuera de {p.minval}..{p.maxval}")
+        return None
+    return tuple(float(x) for x in items)
+
+
 def read_well_tables(well: Section, well_type: str) -> dict[str, Any]:
-    """The `[well.reservoir]` and `[well.<type>]` tables of one well."""
+    """The `[well.reservoir]`, `[well.integrity]` and `[well.<type>]` tables of one well."""
     params: dict[str, Any] = {}
     reservoir = well.sub("reservoir")
     if reservoir is not None:
         params["reservoir"] = MappingProxyType(read_params(reservoir, RESERVOIR))
         reservoir.finish()
+    integrity = well.sub("integrity")
+    if integrity is not None:
+        params["integrity"] = MappingProxyType(read_params(integrity, INTEGRITY))
+        integrity.finish()
     for other in BY_TYPE:
         if other != well_type and well.has(other):
             well.error(other, f"table [{other}] does not apply to a '{well_type}' well",

@@ -14,13 +14,14 @@ from daemons.sim.devices.coiled_tubing_unit import CoiledTubingUnit
 from daemons.sim.devices.drilling_rig import DrillingRig
 from daemons.sim.devices.esp_drive import EspDrive
 from daemons.sim.devices.gas_lift_controller import GasLiftController
+from daemons.sim.devices.pcp_drive import PcpDrive
 from daemons.sim.devices.rod_pump_controller import RodPumpController
 from daemons.sim.devices.test_separator import TestSeparator
 
 MODELS: Mapping[str, type[DeviceModel]] = MappingProxyType({
     cls.model: cls for cls in (RodPumpController, EspDrive, GasLiftController,
                                   TestSeparator, AnnulusMonitor, DrillingRig,
-                                  CoiledTubingUnit)
+                                  CoiledTubingUnit, PcpDrive)
 })
 
 __all__ = ["MODELS", "DeviceModel"]

@@ -117,6 +117,7 @@ class CoiledTubingUnit(DeviceModel):
         self.running_ft = 0.0
         self.trips = 0
         self.pumped = 0.0
+        self.extra_drag_lbf, self.extra_drag_from_ft = 0.0, 0.0
         self.events: list[dict[str, Any]] = []
         self._put_setpoints()
 
@@ -132,7 +133,9 @@ class CoiledTubingUnit(DeviceModel):
         drag = p["friction_coefficient"] * wb * deviated * math.sin(theta)
         snub = self.whp.x * math.pi / 4 * p["ct_od_in"] ** 2
         direction = math.tanh(speed / 2.0)  # + running in, - pulling out
-        return axial - snub - direction * (drag + p["stripper_friction_lbf"] * (depth > 0))
+        extra = self.extra_drag_lbf if depth > self.extra_drag_from_ft else 0.0
+        return axial - snub - direction * (drag + extra
+                                           + p["stripper_friction_lbf"] * (depth > 0))
 
     def pump_pressure_psi(self, rate_bbl_min: float) -> float:
         if rate_bbl_min <= 0.01:
@@ -243,9 +246,12 @@ class CoiledTubingUnit(DeviceModel):
         elif event == "wellhead_pressure":
             self.whp.x = float(kwargs.get("pressure_psi", self.whp.mean))
             self.whp.mean = self.whp.x
+        elif event == "drag":  # debris, a tight spot: friction below a depth
+            self.extra_drag_lbf = float(kwargs.get("extra_lbf", 3000.0))
+            self.extra_drag_from_ft = float(kwargs.get("below_ft", self.depth))
         else:
             raise ValueError(f"{self.model}: unknown event {event!r}; known: stuck_pipe, "
-                             "wellhead_pressure")
+                             "wellhead_pressure, drag")
         self.events.append({"time": self.t, "event": event, **kwargs})
         self._put_setpoints()
 

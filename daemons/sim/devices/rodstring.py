@@ -77,12 +77,23 @@ class RodString:
 
 @dataclass(frozen=True, slots=True)
 class Pump:
-    """An insert pump: plunger size, spacing above the standing valve, friction, slippage."""
+    """An insert pump: plunger size, spacing above the standing valve, friction, slippage.
+
+    Faults (all off by default): a worn plunger or leaking traveling valve is a larger
+    `slip_in3_per_s_psi`; a leaking standing valve lets barrel liquid back to the intake
+    at `sv_leak_in3_per_s_psi` per psi of barrel overpressure; `tubing_stretch_in_per_lbf`
+    > 0 is unanchored tubing: the standing valve moves down with the fluid load the
+    tubing carries (Hooke, L/(E·A) of the tubing); `tag` lets the plunger hit the
+    standing valve instead of passing it (pump spaced too low).
+    """
 
     plunger_in: float = 1.75
     spacing_in: float = 12.0  # plunger to standing valve at the bottom of the stroke
     friction_lbf: float = 200.0
     slip_in3_per_s_psi: float = 1.2e-4  # plunger slippage: about 2 bbl/d at 1,900 psi
+    sv_leak_in3_per_s_psi: float = 0.0
+    tubing_stretch_in_per_lbf: float = 0.0
+    tag: bool = False
 
     @property
     def area_in2(self) -> float:
@@ -217,6 +228,9 @@ class RodPumpSolver:
         budget = cond.liquid_budget_in3
         pr_force = cond.thp_psi * math.pi * cond.polished_rod_in**2 / 4.0
         sv = self.sv_u
+        sv_leak = self.pump.sv_leak_in3_per_s_psi * dt
+        ct = self.pump.tubing_stretch_in_per_lbf * ap  # in of tubing stretch per psi
+        stretch_tv = ct * (pt - pi_)  # the tubing holds the fluid load: valve lower
         vl, gas = self.barrel.liquid_in3, self.barrel.gas_psi_in3
         admitted = delivered = slipped = 0.0
         s_load = np.empty(steps + 1)
@@ -248,9 +262,10 @@ class RodPumpSolver:
                     - float(f[-1]) + wn + ap * pt + fric)
             g = sv - vl / ap  # plunger position where the barrel holds only the liquid
             u_new = (beta - ap * pt) / alpha
-            if u_new >= g or (gas > 0.0 and gas / (ap * (g - u_new)) >= pt):
+            g_tv = g + stretch_tv  # with the fluid load on unanchored tubing
+            if u_new >= g_tv or (gas > 0.0 and gas / (ap * (g_tv - u_new)) >= pt):
                 pb = pt  # traveling valve open: gas leaves first, then liquid
-                room = ap * (sv - u_new) - vl
+                room = ap * (sv + stretch_tv - u_new) - vl
                 if room >= 0.0:
                     gas = pt * room
                 else:
@@ -269,22 +284,34 @@ class RodPumpSolver:
                         vl += liquid
                         gas += pi_ * (space - liquid)
                 elif gas <= 0.0:
-                    u_new = g
-                    pb = (beta - alpha * g) / ap
+                    # closed and liquid-full: the plunger moves with the standing valve,
+                    # which unanchored tubing lowers by ct*(pb - pi) as it takes the load
+                    pb = (beta - alpha * (g - ct * pi_)) / (ap * (1.0 + alpha * ct / ap))
+                    u_new = g + ct * (pb - pi_)
                 else:
-                    s = alpha * g + beta
-                    u_new = (s - math.sqrt((alpha * g - beta) ** 2 + 4.0 * alpha * gas)) / (
+                    g_gas = g + ct * min(max(pb - pi_, 0.0), pt - pi_)  # last step's stretch
+                    s = alpha * g_gas + beta
+                    u_new = (s - math.sqrt((alpha * g_gas - beta) ** 2 + 4.0 * alpha * gas)) / (
                         2.0 * alpha)
-                    pb = gas / (ap * (g - u_new))
+                    pb = gas / (ap * (g_gas - u_new))
+                    if pb > pt:  # explicit stretch overshoot (unanchored tubing only)
+                        pb = pt
+                        u_new = (beta - ap * pt) / alpha
             if pb < pt:  # liquid slips back past the plunger into the barrel
                 leak = slip * (pt - pb)
                 vl += leak
                 slipped += leak
+            if pb > pi_ and sv_leak > 0.0:  # a leaking standing valve lets it back out
+                vl = max(vl - sv_leak * (pb - pi_), 0.0)
+            contact = 0.0
             if u_new > sv:
                 self.tagged = True
+                if self.pump.tag:  # the plunger lands on the standing valve cage
+                    contact = beta - ap * pb - alpha * sv
+                    u_new = sv
             un[-1] = u_new
             un[0] = top[n + 2]
-            p_load[n] = ap * (pt - pb) + fric  # acts over the step to u_new
+            p_load[n] = ap * (pt - pb) + fric - contact  # acts over the step to u_new
             p_pos[n] = -u_new
             p_bar[n] = pb - PSIA
             if n < steps:

@@ -7,6 +7,7 @@ Split out of `rod_pump_controller` for size: `RodPumpIO` is mixed into
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,9 @@ import numpy as np
 from daemons.sim.devices.base import Point, require
 from daemons.sim.devices.rodstring import IN3_PER_BBL, Pump, RodPumpSolver, RodString, Taper
 from daemons.sim.devices.rpc_points import MALFUNCTION, PUMPED_OFF, RUNNING, STATE_NAMES, STOPPED
+
+STEEL_PSI = 30.0e6  # tubing steel, for the stretch of unanchored tubing
+FAULTS = ("valve_leak", "tag_pump", "unanchored_tubing", "load_cell")
 
 
 class RodPumpIO:
@@ -36,6 +40,8 @@ class RodPumpIO:
             amps = kw = 0.0
         running = self.state == RUNNING
         pos_card, load_card = self.card
+        if getattr(self, "load_cell_failed", False):  # a dead load cell reads nothing
+            load, load_card = 0.0, np.zeros_like(load_card)
         self.put("STATE", self.state)
         self.put("RUNNING", running)
         self.put("PUMPED_OFF", self.state == PUMPED_OFF)
@@ -126,12 +132,51 @@ class RodPumpIO:
             self.events.append({"time": self.t, "event": "rod_part", "depth_ft": depth})
         elif event == "repair":
             self.solver = getattr(self, "intact_solver", self.solver)
+            if self.solver.pump.tag:  # space the pump out again
+                self.solver.pump = self.pump
+                self.solver.respace()
+            self.solver.pump = self.pump
             self.solver.rest(0.0)
             self.rod_part_ft = None
+            self.load_cell_failed = False
             self.events.append({"time": self.t, "event": "repair"})
+        elif event in FAULTS:
+            self._pump_fault(event, kwargs)
         else:
             raise ValueError(f"{self.model}: unknown event {event!r}; known: gas_slug, "
-                             "inflow_change, fluid_level, rod_part, repair")
+                             "inflow_change, fluid_level, rod_part, repair, "
+                             + ", ".join(FAULTS))
+
+    def _pump_fault(self, event: str, kwargs: dict[str, Any]) -> None:
+        """Downhole faults for card diagnosis; `repair` undoes them all."""
+        pump = self.solver.pump
+        if event == "valve_leak":
+            valve = str(kwargs.get("valve", "traveling"))
+            severity = float(kwargs.get("severity", 1.0))
+            require(self.model, valve in ("traveling", "standing"),
+                    "valve: traveling or standing")
+            require(self.model, 0.0 < severity <= 10.0, "severity: 0..10")
+            if valve == "traveling":  # a worn plunger / cut ball and seat slips more
+                pump = replace(pump, slip_in3_per_s_psi=self.pump.slip_in3_per_s_psi
+                               * (1.0 + 40.0 * severity))
+            else:
+                pump = replace(pump, sv_leak_in3_per_s_psi=4e-3 * severity)
+        elif event == "tag_pump":  # spaced too low: the plunger hits the standing valve
+            spacing = float(kwargs.get("spacing_in", -1.5))
+            require(self.model, -12.0 <= spacing < 0.0, "spacing_in: -12..0 (below bottom)")
+            pump = replace(pump, tag=True)
+            self.solver.pump = pump
+            self.solver.respace(spacing)
+        elif event == "unanchored_tubing":  # stretch = L/(E*A) of the tubing (Hooke)
+            od = self.p["tubing_od_in"]
+            area = math.pi / 4.0 * (od**2 - (od - 2 * 0.217) ** 2)  # 2-7/8 in 6.5 lb/ft wall
+            default = self.p["pump_depth_ft"] * 12.0 / (STEEL_PSI * area)
+            pump = replace(pump, tubing_stretch_in_per_lbf=float(
+                kwargs.get("stretch_in_per_lbf", default)))
+        elif event == "load_cell":
+            self.load_cell_failed = bool(kwargs.get("failed", True))
+        self.solver.pump = pump
+        self.events.append({"time": self.t, "event": event, **kwargs})
 
     # --- truth -------------------------------------------------------------------------
     def truth(self) -> dict[str, Any]:
@@ -177,6 +222,12 @@ class RodPumpIO:
             "runtime_today_h": self.runtime_s["today"] / 3600.0,
             "rod_part_ft": self.rod_part_ft,
             "pump_tagged": self.solver.tagged,
+            "faults": {"traveling_valve_leak": self.solver.pump.slip_in3_per_s_psi
+                       > self.pump.slip_in3_per_s_psi,
+                       "standing_valve_leak": self.solver.pump.sv_leak_in3_per_s_psi > 0,
+                       "tagging": self.solver.pump.tag,
+                       "unanchored_tubing": self.solver.pump.tubing_stretch_in_per_lbf > 0,
+                       "load_cell_failed": bool(getattr(self, "load_cell_failed", False))},
             "events": list(self.events),
         }
 

@@ -37,9 +37,10 @@ DEMO_DEVICES: tuple[DemoDevice, ...] = (
     DemoDevice("testsep1", "test_separator", 1, ("W104", "W105", "W106"), "TS1"),
     DemoDevice("rig1", "drilling_rig", 1, ("D201",)),
     DemoDevice("ctu1", "coiled_tubing_unit", 1, ("W107",)),
+    DemoDevice("pcp1", "pcp_drive", 1, ("W108",)),
 )
 WELL_TYPES = {"W101": "rod_pump", "W102": "esp", "W103": "gas_lift", "W104": "flowing",
-              "W105": "flowing", "W106": "flowing", "W107": "coiled_tubing",
+              "W105": "flowing", "W106": "flowing", "W107": "coiled_tubing", "W108": "pcp",
               "D201": "drilling"}
 
 

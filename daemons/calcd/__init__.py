@@ -1,0 +1,1 @@
+"""calcd: real-time calculations (lift, well test, drilling, coiled tubing, integrity)."""

@@ -1,0 +1,3 @@
+from daemons.calcd.main import entry
+
+entry()

@@ -1,0 +1,1 @@
+"""calcd's calculations, one module per well type (plus integrity, for every well)."""
