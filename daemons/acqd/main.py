@@ -17,7 +17,7 @@ from daemons.acqd.commands import CommandServer
 from daemons.acqd.drivers import open_link
 from daemons.acqd.drivers.base import Link
 from daemons.acqd.health import SlaveHealth, health_prefix
-from daemons.acqd.history import HistoryFeed, health_specs, series_spec
+from daemons.acqd.history import AcqdHistory, health_specs, series_spec
 from daemons.acqd.metrics import AcqMetrics
 from daemons.acqd.output import RingOutput
 from daemons.acqd.plan import Planner
@@ -76,7 +76,7 @@ class Acquisition:
         self.journal: Journal | None = None
         self.commands: CommandServer | None = None
         self.metrics: AcqMetrics | None = None
-        self.history: HistoryFeed | None = None
+        self.history: AcqdHistory | None = None
         self.audit: AuditLog | None = None
         self.policy: Policy | None = None
         self.last_prune = 0.0
@@ -114,7 +114,7 @@ class Acquisition:
         self.availability = Availability(ctx.log, "slave")
         self.metrics = AcqMetrics(ctx.metrics.registry, ctx.log)
         if self.config.history.enabled:
-            self.history = HistoryFeed(self.config.paths.state_dir, self.config.history,
+            self.history = AcqdHistory(self.config.paths.state_dir, self.config.history,
                                        ctx.log)
         try:
             self.tagmap = load_active_tagmap(self.config)
