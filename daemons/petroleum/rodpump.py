@@ -332,7 +332,7 @@ def _circular_smooth(x: np.ndarray, width: int = 5) -> np.ndarray:
     return (med[:-2] + med[1:-1] + med[2:]) / 3.0
 
 
-def _median(x: np.ndarray) -> float:
+def median_1d(x: np.ndarray) -> float:
     """np.median of a 1-D float array by partial sort: the same value, several times
     faster on the short arrays of one card (np.median's generic machinery dominates)."""
     n = x.size
@@ -398,9 +398,9 @@ def pump_card_analysis(*, pump_position: Any, pump_load: Any) -> CardAnalysis:
     up = (i_bot + np.arange((i_top - i_bot) % n + 1)) % n
     smooth = _circular_smooth(load)
 
-    upper = _median(smooth[up[len(up) // 2:]])
+    upper = median_1d(smooth[up[len(up) // 2:]])
     low_zone = down[pos[down] <= pos[i_bot] + 0.1 * stroke]
-    lower = _median(smooth[low_zone]) if low_zone.size else float(smooth.min())
+    lower = median_1d(smooth[low_zone]) if low_zone.size else float(smooth.min())
 
     def result(fill: float) -> CardAnalysis:
         return CardAnalysis(fill, upper, lower, upper - lower, stroke, fill * stroke)

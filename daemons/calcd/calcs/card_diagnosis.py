@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from daemons.calcd.model import Code
-from daemons.petroleum.rodpump import CardAnalysis
+from daemons.petroleum.rodpump import CardAnalysis, median_1d
 
 FULL, FLUID_POUND, GAS_INTERFERENCE, TUBING_MOVEMENT = 1, 2, 3, 4
 TV_LEAK, SV_LEAK, ROD_PART, TAGGING, GAS_LOCK = 5, 6, 7, 8, 9
@@ -76,16 +76,6 @@ class Features:
     weight_loss: float  # -(lower plateau) / buoyant rod weight: rods missing at the pump
 
 
-def _median(x: np.ndarray) -> float:
-    """np.median by partial sort (same value, much faster on one card's samples)."""
-    n = x.size
-    k = n // 2
-    if n % 2:
-        return float(np.partition(x, k)[k])
-    part = np.partition(x, (k - 1, k))
-    return float(0.5 * (part[k - 1] + part[k]))
-
-
 def _decile(x: np.ndarray, tenth: int) -> float:
     """The `tenth`-decile by partial sort (nearest rank; the shape features need no
     interpolation between samples)."""
@@ -131,11 +121,11 @@ def features(pos: np.ndarray, load: np.ndarray, a: CardAnalysis, fo_expected: fl
     xu, yu = x[up], y[up]
     plateau = yu[(xu >= 0.3) & (xu <= 0.7)]
     top = yu[xu >= 0.92]
-    early = _median(plateau) - _median(top) if plateau.size and top.size else 0.0
+    early = median_1d(plateau) - median_1d(top) if plateau.size and top.size else 0.0
     xd, yd = x[down], y[down]
     floor = yd[(xd >= 0.15) & (xd <= 0.5) & (yd < 0.5)]
     bottom = yd[(xd > 0.005) & (xd <= 0.06)]  # the plunger still moving down
-    premature = _median(bottom) - _median(floor) if floor.size and bottom.size else 0.0
+    premature = median_1d(bottom) - median_1d(floor) if floor.size and bottom.size else 0.0
     near = x <= 0.1
     spike = float(-(yr[near].min())) if near.any() else 0.0
     return Features(a.fillage, liquid_fillage, pickup, max(release, 0.0), early, premature, spike,
