@@ -144,7 +144,10 @@ def programs(layout: DemoLayout) -> list[Program]:
     progs = [Program("sim", [py, "-m", "daemons.sim", "run", "--site", str(layout.site),
                              "--dir", str(layout.sim_state)], layout.logs / "sim.log")]
     for name in GATEWAY_DAEMONS:
-        if importlib.util.find_spec(f"daemons.{name}") is not None:
+        # A package that cannot run yet (no __main__, e.g. mid-way through its issue)
+        # is not started: it would only exit and stop the demo.
+        if importlib.util.find_spec(f"daemons.{name}") is not None and \
+                importlib.util.find_spec(f"daemons.{name}.__main__") is not None:
             progs.append(Program(name, [py, "-m", f"daemons.{name}", "--config",
                                         str(layout.gateway)], layout.logs / f"{name}.log"))
     return progs
