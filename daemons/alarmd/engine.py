@@ -53,6 +53,7 @@ class AlarmStatus:
     shelved_until: float
     out_of_service: bool
     first_out: bool
+    acked_by: str
 
 
 class Engine:
@@ -107,12 +108,14 @@ class Engine:
         self.prev_t = np.full(n, nan)
         self.first_out = np.zeros(n, dtype=bool)
         self.state = np.zeros(n, dtype=np.int8)
+        self.acked_by = [""] * n  # who acknowledged the current activation
         for aid, s in (saved or {}).items():
             i = self._pos.get(aid)
             if i is not None:
                 self.active[i], self.raw[i], self.acked[i] = s.active, s.active, s.acked
                 self.shelved_until[i], self.oos[i], self.since[i] = (s.shelved_until,
                                                                      s.out_of_service, s.since)
+                self.acked_by[i] = s.acked_by if s.acked else ""
         self.state = self._states(0.0)
 
     # --- evaluation ---------------------------------------------------------------------
@@ -183,8 +186,11 @@ class Engine:
         was_hidden = np.isin(self.state, (SHELVED, SUPPRESSED, OUT_OF_SERVICE))
         # A new activation, or an active alarm coming back into view, needs an ack; a
         # hidden alarm is not outstanding.
-        self.acked = np.where(hidden, True,
-                              np.where(self.active & (rise | was_hidden), False, self.acked))
+        acked = np.where(hidden, True,
+                         np.where(self.active & (rise | was_hidden), False, self.acked))
+        for i in np.flatnonzero(self.acked & ~acked):
+            self.acked_by[i] = ""
+        self.acked = acked
         self._first_out(rise & ~hidden, started, hidden)
         return self._commit(now, self._states(now), expired)
 
@@ -256,6 +262,7 @@ class Engine:
         if self.state[i] not in (UNACK, RTN_UNACK):
             return []
         self.acked[i] = True
+        self.acked_by[i] = user
         return self._act(i, now, "ack", user, comment)
 
     def shelve(self, alarm_id: str, now: float, seconds: float, user: str = "",
@@ -291,13 +298,13 @@ class Engine:
         return [AlarmStatus(a, int(self.state[i]), float(self.value[i]), float(self.limit[i]),
                             float(self.since[i]), bool(self.active[i]), bool(self.acked[i]),
                             float(self.shelved_until[i]), bool(self.oos[i]),
-                            bool(self.first_out[i]))
+                            bool(self.first_out[i]), self.acked_by[i])
                 for i, a in enumerate(self.alarms)]
 
     def saved(self) -> dict[str, SavedState]:
         return {aid: SavedState(bool(self.active[i]), bool(self.acked[i]),
                                 float(self.shelved_until[i]), bool(self.oos[i]),
-                                float(self.since[i]))
+                                float(self.since[i]), self.acked_by[i])
                 for i, aid in enumerate(self.ids)}
 
     def reload(self, alarms: AlarmSet) -> Engine:

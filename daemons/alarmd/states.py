@@ -56,3 +56,4 @@ class SavedState:
     shelved_until: float
     out_of_service: bool
     since: float
+    acked_by: str = ""

@@ -1,4 +1,8 @@
-"""`wellgate alarms validate | apply | rollback | versions`: alarm definition files.
+"""`wellgate alarms [list] | ack | shelve | unshelve | disable | enable | history` and
+`wellgate alarms validate | apply | rollback | versions` (alarm definition files).
+
+Operations go to alarmd's command socket, which identifies the caller, authorizes and
+audits them; definitions are files:
 
 Validated like the tag maps (file:line:column, es/en) and installed with the tag maps'
 store (versions, atomic `current` symlink, rollback) in the alarm directory beside the
@@ -9,7 +13,9 @@ tags `<WELL>.CALC.<NAME>` of configured wells.
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -26,8 +32,33 @@ _CALC = re.compile(r"^(?P<well>[A-Za-z0-9_]+)\.CALC\.[A-Z0-9_]+$")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("alarms", parents=[common], help="check and install alarm definitions")
-    inner = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = sub.add_parser("alarms", parents=[common],
+                       help="active alarms, acknowledge, shelve; alarm definition files")
+    _list_options(p)
+    p.set_defaults(func=list_alarms, with_console=True)
+    inner = p.add_subparsers(dest="action", metavar="ACTION", required=False)
+    ls = inner.add_parser("list", parents=[common], help="active alarms (default action)")
+    _list_options(ls)
+    ls.set_defaults(func=list_alarms, with_console=True)
+    for name, help_text in (("ack", "acknowledge an alarm (or every alarm of a tag)"),
+                            ("shelve", "shelve an alarm for a while"),
+                            ("unshelve", "end an alarm's shelving"),
+                            ("disable", "take an alarm out of service"),
+                            ("enable", "return an alarm to service")):
+        op = inner.add_parser(name, parents=[common], help=help_text)
+        op.add_argument("id", metavar="ID|TAG")
+        op.add_argument("--comment", "--reason", dest="comment", default="",
+                        help="why (kept in the journal and the audit log)")
+        if name == "shelve":
+            how = op.add_mutually_exclusive_group(required=True)
+            how.add_argument("--for", dest="duration", metavar="DURATION",
+                             help="e.g. 30m, 2h, 1d")
+            how.add_argument("--minutes", type=float, help="minutes")
+        op.set_defaults(func=operate, op=name, with_console=True)
+    h = inner.add_parser("history", parents=[common], help="the alarm journal")
+    h.add_argument("--since", default="24h", help="e.g. 30m, 24h, 7d (default 24h)")
+    h.add_argument("--json", action="store_true")
+    h.set_defaults(func=history, with_console=True)
     v = inner.add_parser("validate", parents=[common], help="check alarm files")
     v.add_argument("files", nargs="+", metavar="FILE")
     v.set_defaults(func=validate, with_console=True)
@@ -150,4 +181,100 @@ def versions(args: argparse.Namespace, console: Console) -> int:
         mark = "*" if v.version == current else " "
         console.say(fit(f"{mark}{v.version:>4}  {v.applied_at[:19].replace('T', ' '):<19}  "
                         f"{v.user[:10]:<10} {v.action:<8} {len(v.files):>5}  {v.note}", 80))
+    return EXIT_OK
+
+
+# --- operations through alarmd ----------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _list_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON array")
+    p.add_argument("--all", action="store_true", help="also the alarms in normal state")
+
+
+def seconds(text: str) -> float:
+    """'90s', '30m', '2h', '1d' or a number of minutes; CommandError (exit 2) otherwise."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text or "")
+    if not m:
+        raise CommandError(f"'{text}' is not a duration (e.g. 30m, 2h, 1d)",
+                           f"'{text}' no es una duración (p. ej. 30m, 2h, 1d)", code=2)
+    return float(m[1]) * _UNITS[m[2] or "m"]
+
+
+def _ask(cfg: GatewayConfig, message: dict) -> dict:
+    from daemons.alarmd.commands import request
+
+    try:
+        reply = request(cfg.paths.runtime_dir, {**message, "source": "cli"})
+    except OSError as exc:
+        raise CommandError(f"alarmd is not answering ({exc}); is it running?",
+                           f"alarmd no responde ({exc}); ¿está en marcha?") from exc
+    if not reply.get("ok"):
+        err = reply.get("error") or {}
+        raise CommandError(str(err.get("en", "refused")), str(err.get("es", "rechazado")))
+    return reply
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) if ts else ""
+
+
+def list_alarms(args: argparse.Namespace, console: Console) -> int:
+    cfg = load_gateway(args, console)
+    alarms = _ask(cfg, {"op": "list"})["alarms"]
+    if not getattr(args, "all", False):
+        alarms = [a for a in alarms if a["state"] != "normal"]
+    keys = ("id", "tag", "well", "type", "priority", "state", "value", "limit", "message",
+            "since", "acked_by")
+    if getattr(args, "json", False):
+        print(json.dumps([{k: (a["message_es"] if k == "message" and console.lang == "es"
+                               else a["message_en"] if k == "message" else a[k])
+                           for k in keys} for a in alarms], ensure_ascii=False),
+              file=console.out)
+        return EXIT_OK
+    if not alarms:
+        console.say("no active alarms", "no hay alarmas activas")
+        return EXIT_OK
+    console.say(console.tr("ID                         PRIORITY STATE              SINCE (UTC)",
+                           "ID                         PRIORIDAD ESTADO            DESDE (UTC)"))
+    for a in alarms:
+        message = a["message_es"] if console.lang == "es" else a["message_en"]
+        first = "*" if a.get("first_out") else " "
+        console.say(fit(f"{fit(a['id'], 26):<26}{first}{a['priority']:<9}{a['state']:<19}"
+                        f"{_when(a['since'])}", 80))
+        console.say(fit(f"    {message}", 80))
+    return EXIT_OK
+
+
+def operate(args: argparse.Namespace, console: Console) -> int:
+    cfg = load_gateway(args, console)
+    message: dict = {"op": args.op, "id": args.id, "comment": args.comment}
+    if args.op == "shelve":
+        message["seconds"] = seconds(args.duration) if args.duration else args.minutes * 60
+    changed = _ask(cfg, message)["changed"]
+    if changed:
+        console.say(f"{args.op}: {', '.join(changed)}", f"{args.op}: {', '.join(changed)}")
+    else:
+        console.say(f"{args.id}: nothing to {args.op}", f"{args.id}: nada que hacer")
+    return EXIT_OK
+
+
+def history(args: argparse.Namespace, console: Console) -> int:
+    from daemons.alarmd.journal import history as read_history
+
+    cfg = load_gateway(args, console)
+    since = time.time() - seconds(args.since)
+    try:
+        rows = read_history(cfg.paths.state_dir, since)
+    except ValidationError as exc:
+        raise CommandError(exc.render("en"), exc.render("es")) from exc
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False), file=console.out)
+        return EXIT_OK
+    for r in rows:
+        who = f" {r['user']}" if r["user"] else ""
+        console.say(fit(f"{_when(r['at'])} {r['alarm_id']:<26} {r['old']} -> {r['new']} "
+                        f"({r['action']}{who}) {r['comment']}", 80))
     return EXIT_OK

@@ -213,7 +213,7 @@ def test_restore_and_reload_keep_state():
     site.engine.ack("W1.P:hi", 1, "ana")
     site.engine.shelve("W1.Q:hi", 2, 600)
     saved = site.engine.saved()
-    assert saved["W1.P:hi"] == SavedState(True, True, 0.0, False, 1.0)
+    assert saved["W1.P:hi"] == SavedState(True, True, 0.0, False, 1.0, "ana")
     again = Site(a, b, saved=saved)
     assert [STATE_NAMES[s] for s in again.engine.state] == ["acknowledged", "shelved"]
     assert again.step(3, W1_P=11, W1_Q=6) == []  # still active: no new annunciation

@@ -1,0 +1,276 @@
+"""alarmd: evaluates the alarm definitions over every ring, journals and publishes states.
+
+`run(config)` is the daemon; `entry()` the console script (`alarmd --config PATH`).
+Each tick: one snapshot of every ring in the runtime directory (acq.ring, calc.ring, …
+but not its own alarm.ring), one vectorised evaluation, the transitions committed to the
+journal (durable), then the state of every alarm published to alarm.ring.  Operator
+commands arrive on alarmd.sock (daemons/alarmd/commands.py) and follow the same order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from daemons.alarmd.commands import AlarmCommands
+from daemons.alarmd.engine import Engine
+from daemons.alarmd.journal import AlarmJournal
+from daemons.alarmd.states import STATE_NAMES, Transition
+from daemons.core.access.audit import AuditLog
+from daemons.core.access.policy import closed_policy, load_policy
+from daemons.core.access.writes import WriteGuard, unix_name
+from daemons.core.alarms import AlarmSet, alarm_dir, load_alarms
+from daemons.core.config import GatewayConfig
+from daemons.core.problems import ValidationError
+from daemons.core.quality import Quality
+from daemons.core.ring import RingDirectory, RingError, RingWriter, SlotSpec
+from daemons.core.service import ServiceContext, daemon_main
+from daemons.core.tagmap import store
+
+RING_NAME = "alarm.ring"
+EVAL_PERIOD_S = 0.1  # value change -> alarm in the ring and journal within ~1 tick
+HISTORY_DEPTH = 60
+_BAD_BIT = 0x80000000  # OPC UA severity Bad (Uncertain values are still evaluated)
+
+
+def load_active_alarms(config: GatewayConfig) -> AlarmSet:
+    folder = alarm_dir(config.paths.tagmap_dir)
+    return load_alarms(store.active_files(folder), version=store.current_version(folder))
+
+
+def slot_name(alarm_id: str) -> str:
+    """The ring tag of an alarm's state: W101.THP:hi -> W101.THP.ALARM.HI."""
+    tag, kind = alarm_id.rsplit(":", 1)
+    return f"{tag}.ALARM.{kind.upper()}"
+
+
+class AlarmDaemon:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.engine = Engine(AlarmSet(()))
+        self.journal: AlarmJournal | None = None
+        self.audit: AuditLog | None = None
+        self.rings: RingDirectory | None = None
+        self.ring: RingWriter | None = None
+        self.commands: AlarmCommands | None = None
+        self.ctx: ServiceContext | None = None
+        self.dirty = True
+
+    # --- parts ------------------------------------------------------------------------------
+
+    def _guard(self, config: GatewayConfig, ctx: ServiceContext) -> WriteGuard:
+        assert self.audit is not None
+        try:
+            policy = load_policy(config)
+        except ValidationError as exc:
+            ctx.log.error("permission matrix invalid; only the system may act on alarms",
+                          problems=[p.render("en") for p in exc.problems])
+            policy = closed_policy(config)
+        return WriteGuard(config.paths.state_dir, policy,
+                          {w.id: w.type for w in config.wells.values()}, self.audit)
+
+    def _open_ring(self) -> None:
+        if self.ring is not None:
+            self.ring.close()
+        self.config.paths.runtime_dir.mkdir(parents=True, exist_ok=True)
+        specs = [SlotSpec(slot_name(aid)) for aid in self.engine.ids]
+        self.ring = RingWriter.create(self.config.paths.runtime_dir / RING_NAME, specs,
+                                      tagmap_version=0, history_depth=HISTORY_DEPTH)
+        self.dirty = True
+
+    def _load(self, config: GatewayConfig, ctx: ServiceContext) -> AlarmSet | None:
+        try:
+            return load_active_alarms(config)
+        except ValidationError as exc:
+            ctx.log.error("alarm files invalid; keeping the running definitions",
+                          problems=[p.render("en") for p in exc.problems])
+            ctx.error("alarms", exc)
+            return None
+
+    async def start(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.journal = AlarmJournal(self.config.paths.state_dir)
+        self.audit = AuditLog(self.config.paths.state_dir, log=ctx.log)
+        self.audit.append("system", "system", "service.start", "alarmd",
+                          {"pid": os.getpid(), "unix_user": unix_name(os.geteuid())})
+        alarms = self._load(self.config, ctx) or AlarmSet(())
+        self.engine = Engine(alarms, self.journal.restore())
+        self._open_ring()
+        self.rings = RingDirectory(self.config.paths.runtime_dir)
+        self.commands = AlarmCommands(self.config.paths.runtime_dir, self,
+                                      self._guard(self.config, ctx), ctx.log)
+        await self.commands.start()
+        ctx.log.info("alarms loaded", alarms=len(alarms), version=alarms.version)
+        ctx.set_status(self._status())
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values, Good flags and sample times (s) of the engine's inputs from every ring."""
+        n = len(self.engine.inputs)
+        values, good, ts = np.full(n, math.nan), np.zeros(n, dtype=bool), np.zeros(n)
+        if self.rings is None:
+            return values, good, ts
+        pos = {t: i for i, t in enumerate(self.engine.inputs)}
+        try:
+            readers = self.rings.rings()
+        except RingError:
+            return values, good, ts
+        for name, reader in readers.items():
+            if name + ".ring" == RING_NAME:
+                continue
+            try:
+                snap = reader.snapshot()
+            except RingError:
+                continue
+            index = snap.index or {t: i for i, t in enumerate(snap.names)}
+            found = [(pos[t], index[t]) for t in pos.keys() & index.keys()]
+            if not found:
+                continue
+            dst, src = (np.array(x, dtype=np.intp) for x in zip(*found, strict=True))
+            values[dst] = snap.values[src]
+            ts[dst] = snap.ts_ns[src] / 1e9
+            good[dst] = ((snap.quality[src] & _BAD_BIT) == 0) & (snap.ts_ns[src] > 0) \
+                & ~np.isnan(snap.values[src])
+        return values, good, ts
+
+    def tick(self, now: float) -> list[Transition]:
+        values, good, ts = self._inputs()
+        changes = self.engine.evaluate(now, values, good, ts)
+        self._commit(changes)
+        return changes
+
+    def _commit(self, changes: list[Transition]) -> None:
+        """Journal first (durable), then publish: the ring never shows an unjournalled state."""
+        if changes:
+            assert self.journal is not None
+            self.journal.record(changes)
+            self.dirty = True
+            if self.ctx is not None:
+                for t in changes:
+                    self.ctx.log.info("alarm", id=t.alarm_id, state=t.new_name,
+                                      old=t.old_name, value=t.value, action=t.action,
+                                      user=t.user)
+        if self.dirty and self.ring is not None and len(self.engine.ids):
+            idx = np.arange(len(self.engine.ids))
+            self.ring.write_batch(idx, self.engine.state.astype(float), time.time_ns(),
+                                  int(Quality.GOOD))
+            self.dirty = False
+
+    async def run(self, ctx: ServiceContext) -> None:
+        last_status = 0.0
+        while True:
+            await asyncio.sleep(EVAL_PERIOD_S)
+            with ctx.iteration():
+                self.tick(time.time())
+                if time.monotonic() - last_status > 5:
+                    ctx.set_status(self._status())
+                    last_status = time.monotonic()
+            ctx.heartbeat()
+
+    def _status(self) -> str:
+        counts = np.bincount(self.engine.state, minlength=len(STATE_NAMES))
+        active = int(counts[1] + counts[2])
+        return (f"{len(self.engine.ids)} alarms, {active} active, {int(counts[1] + counts[3])} "
+                f"unacknowledged, {int(counts[4])} shelved, {int(counts[5])} suppressed")
+
+    # --- commands (called by AlarmCommands) -------------------------------------------------
+
+    def resolve(self, target: str) -> list[str]:
+        """Alarm ids for an id or a tag (every alarm of the tag)."""
+        try:
+            return [self.engine.ids[self.engine.index(target)]]
+        except KeyError:
+            folded = target.casefold()
+            return [a.id for a in self.engine.alarms if a.tag.casefold() == folded]
+
+    def well_of(self, alarm_id: str) -> str | None:
+        well = self.engine.alarms[self.engine.index(alarm_id)].well
+        return well if well in self.config.wells else None
+
+    def apply(self, op: str, ids: list[str], args: dict[str, Any], user: str,
+              comment: str) -> list[str]:
+        now = time.time()
+        e = self.engine
+        changes: list[Transition] = []
+        for aid in ids:
+            if op == "ack":
+                changes += e.ack(aid, now, user, comment)
+            elif op == "shelve":
+                changes += e.shelve(aid, now, args["seconds"], user, comment)
+            elif op == "unshelve":
+                changes += e.unshelve(aid, now, user, comment)
+            else:
+                changes += e.set_out_of_service(aid, now, op == "disable", user, comment)
+        self._commit(changes)
+        return [t.alarm_id for t in changes]
+
+    def listing(self) -> list[dict[str, Any]]:
+        out = []
+        lang = self.config.gateway.language
+        for s in self.engine.status():
+            a = s.alarm
+            out.append({"id": a.id, "tag": a.tag, "well": a.well, "type": a.type,
+                        "priority": a.priority, "state": STATE_NAMES[s.state],
+                        "value": None if math.isnan(s.value) else s.value,
+                        "limit": None if math.isnan(s.limit) else s.limit,
+                        "message": a.message(lang), "message_en": a.message("en"),
+                        "message_es": a.message("es"), "since": s.since,
+                        "acked_by": s.acked_by, "shelved_until": s.shelved_until,
+                        "first_out": s.first_out, "group": a.group})
+        return out
+
+    # --- reload / close ---------------------------------------------------------------------
+
+    async def reload(self, config: Any, ctx: ServiceContext) -> None:
+        alarms = self._load(config, ctx)
+        self.config = config
+        if self.commands is not None:
+            self.commands.guard = self._guard(config, ctx)
+        if alarms is None:
+            return
+        self.engine = self.engine.reload(alarms)
+        self._open_ring()
+        ctx.log.info("alarms loaded", alarms=len(alarms), version=alarms.version)
+        if self.audit is not None:
+            try:
+                self.audit.append("system", "system", "service.reload", "alarmd",
+                                  {"alarms_version": alarms.version, "alarms": len(alarms)})
+            except Exception as exc:
+                ctx.log.error("audit append failed", action="service.reload", error=repr(exc))
+
+    async def close(self) -> None:
+        if self.commands is not None:
+            await self.commands.close()
+        if self.ring is not None:
+            self.ring.close()
+        if self.rings is not None:
+            self.rings.close()
+        if self.journal is not None:
+            self.journal.close()
+        if self.audit is not None:
+            try:
+                self.audit.append("system", "system", "service.stop", "alarmd",
+                                  {"pid": os.getpid()})
+            except Exception:
+                pass
+            self.audit.close()
+
+
+def run(config: GatewayConfig) -> AlarmDaemon:
+    """The component for `config` (DESIGN.md: each daemon's main.py has run(config))."""
+    return AlarmDaemon(config)
+
+
+def entry() -> None:
+    sys.exit(daemon_main("alarmd", run))
+
+
+if __name__ == "__main__":
+    entry()
