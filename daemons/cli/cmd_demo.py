@@ -122,6 +122,19 @@ def install_tagmaps(layout: DemoLayout) -> int:
     return store.apply(cfg.paths.tagmap_dir, {f.name: f for f in files}, "demo")
 
 
+def install_alarms(layout: DemoLayout) -> int:
+    """Install the reference alarm files (alarms/*.csv) beside the demo's tag maps."""
+    from daemons.core.alarms import alarm_dir, load_alarms
+
+    cfg = load_config(layout.gateway)
+    folder = alarm_dir(cfg.paths.tagmap_dir)
+    files = sorted((REPO / "alarms").glob("*.csv"))
+    load_alarms(files)
+    if store.current_version(folder) or not files:
+        return store.current_version(folder)
+    return store.apply(folder, {f.name: f for f in files}, "demo")
+
+
 def first_administrator(layout: DemoLayout) -> str | None:
     """Create the demo's first administrator; its one-time password, or None when the
     directory already has users (a reused --dir keeps its accounts)."""
@@ -159,6 +172,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         layout = prepare(root, mqtt=args.mqtt, http_port=args.http_port,
                          opcua_port=args.opcua_port)
         version = install_tagmaps(layout)
+        install_alarms(layout)
         password = first_administrator(layout)
     except ValidationError as exc:
         raise CommandError("the demo files are invalid:\n" + exc.render("en"),

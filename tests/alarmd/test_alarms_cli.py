@@ -84,3 +84,14 @@ def test_usage_error_exits_2(gateway):
     with pytest.raises(SystemExit) as e:
         run(gateway, "apply")
     assert e.value.code == 2
+
+
+def test_the_demo_installs_the_reference_alarms_and_starts_alarmd(tmp_path):
+    from daemons.cli.cmd_demo import install_alarms, programs
+
+    layout = prepare(tmp_path)
+    install_tagmaps(layout)
+    assert install_alarms(layout) == 1
+    assert install_alarms(layout) == 1  # a reused --dir keeps its version
+    assert len(store.active_files(alarm_dir(tmp_path / "tagmaps"))) == 7
+    assert "alarmd" in [p.name for p in programs(layout)]
