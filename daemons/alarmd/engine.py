@@ -68,6 +68,7 @@ class Engine:
             for t in a.inputs():
                 tags.setdefault(t, len(tags))
         self.inputs = tuple(tags)
+        self._input_pos = tags
         n = len(self.alarms)
         self.src = np.array([tags[a.tag] for a in self.alarms], dtype=np.intp)
         self.kind = np.array([_KIND[a.type] for a in self.alarms], dtype=np.int8)
@@ -197,7 +198,7 @@ class Engine:
     def _suppress(self, values: np.ndarray, good: np.ndarray) -> None:
         if not self._conditions:
             return
-        pos = {t: i for i, t in enumerate(self.inputs)}
+        pos = self._input_pos
 
         def lookup(tag: str) -> float | None:
             i = pos.get(tag)
