@@ -122,7 +122,7 @@ class Engine:
     # --- evaluation ---------------------------------------------------------------------
 
     def _condition(self, now: float, values: np.ndarray, good: np.ndarray,
-                   ts: np.ndarray | None) -> np.ndarray:
+                   ts: np.ndarray | None, known: np.ndarray | None) -> np.ndarray:
         v = values[self.src]
         ok = good[self.src]
         li = self.limit_idx
@@ -153,6 +153,9 @@ class Engine:
         self.prev_v[upd], self.prev_t[upd] = v[upd], np.broadcast_to(t, v.shape)[upd]
         cond = np.where(ok, cond, self.raw)
         cond = np.where(kind == 5, ~good[self.src], cond)
+        if known is not None:
+            # Never written yet (a daemon starting): no news, not a communication loss.
+            cond = np.where(known[self.src], cond, self.raw)
         self.value = v
         self.limit = limit
         return cond
@@ -165,11 +168,13 @@ class Engine:
             NORMAL).astype(np.int8)
 
     def evaluate(self, now: float, values: np.ndarray, good: np.ndarray,
-                 ts: np.ndarray | None = None) -> list[Transition]:
-        """One tick: `values`/`good` (and optionally sample times `ts`, seconds) per input."""
+                 ts: np.ndarray | None = None, known: np.ndarray | None = None
+                 ) -> list[Transition]:
+        """One tick: `values`/`good` (optionally sample times `ts` in seconds, and `known`:
+        False for inputs never written yet, which hold every condition) per input."""
         values = np.asarray(values, dtype=float)
         good = np.asarray(good, dtype=bool)
-        raw = self._condition(now, values, good, ts)
+        raw = self._condition(now, values, good, ts, known)
         self.raw = raw
         # on/off delays, measured from the first tick that saw the change.
         self.pending = np.where(raw & ~self.active, np.fmin(self.pending, now), np.nan)

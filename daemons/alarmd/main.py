@@ -142,7 +142,7 @@ class AlarmDaemon:
 
     def tick(self, now: float) -> list[Transition]:
         values, good, ts = self._inputs()
-        changes = self.engine.evaluate(now, values, good, ts)
+        changes = self.engine.evaluate(now, values, good, ts, known=ts > 0)
         self._commit(changes)
         return changes
 

@@ -180,6 +180,16 @@ def test_fault_ack_return_to_normal_and_restart(site):
     text = site.cli("history").stdout
     assert "G.HR0:quality" in text and "unacknowledged -> acknowledged" in text
 
+    # `alarms apply` (SIGHUP): a new alarm appears, unchanged ones keep their state.
+    new = site.root / "src" / "site.csv"
+    new.write_text(ALARMS + "G.COUNTER,hihi,1000000,low,0,never,nunca,\n")
+    applied = site.cli("apply", str(new), "--note", "one more")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "alarmd" in applied.stdout
+    assert site.wait("G.COUNTER.ALARM.HIHI", NORMAL)
+    assert site.state("G.HR0.ALARM.HI") == ACKED
+    assert len(history(site.root / "state")) == before
+
     # Shelving needs a comment; then the alarm is shelved.
     assert site.cli("shelve", "G.HR0:hi", "--for", "2h").returncode == 1
     assert site.cli("shelve", "G.HR0:hi", "--for", "2h", "--comment", "work").returncode == 0

@@ -89,6 +89,14 @@ def test_state_event_and_quality():
     assert site.step(12, W1_THP=7) == [("W1.THP:quality", "rtn_unacknowledged")]
 
 
+def test_inputs_never_written_hold_even_quality_alarms():
+    e = Engine(AlarmSet((alarm(type="quality"),)))
+    nan = np.array([math.nan])
+    assert e.evaluate(0, nan, np.array([False]), known=np.array([False])) == []
+    (t,) = e.evaluate(1, nan, np.array([False]), known=np.array([True]))
+    assert t.new_name == "unacknowledged"
+
+
 def test_bad_input_holds_the_condition():
     site = Site(alarm(limit=10.0))
     run(site, [(0, {"W1_P": 11}, "unacknowledged"), (1, {"W1_P": math.nan}, "unacknowledged"),
