@@ -59,6 +59,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     h.add_argument("--since", default="24h", help="e.g. 30m, 24h, 7d (default 24h)")
     h.add_argument("--json", action="store_true")
     h.set_defaults(func=history, with_console=True)
+    rp = inner.add_parser("report", parents=[common],
+                          help="alarm-system performance (ISA-18.2 / EEMUA 191)")
+    rp.add_argument("--since", default="7d", help="e.g. 24h, 7d (default 7d)")
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(func=report, with_console=True)
     v = inner.add_parser("validate", parents=[common], help="check alarm files")
     v.add_argument("files", nargs="+", metavar="FILE")
     v.set_defaults(func=validate, with_console=True)
@@ -277,4 +282,45 @@ def history(args: argparse.Namespace, console: Console) -> int:
         who = f" {r['user']}" if r["user"] else ""
         console.say(fit(f"{_when(r['at'])} {r['alarm_id']:<26} {r['old']} -> {r['new']} "
                         f"({r['action']}{who}) {r['comment']}", 80))
+    return EXIT_OK
+
+
+def report(args: argparse.Namespace, console: Console) -> int:
+    from daemons.alarmd.journal import history as read_history
+    from daemons.alarmd.report import report as figures
+
+    cfg = load_gateway(args, console)
+    now = time.time()
+    try:
+        rows = read_history(cfg.paths.state_dir, 0.0, limit=10_000_000)
+    except ValidationError as exc:
+        raise CommandError(exc.render("en"), exc.render("es")) from exc
+    r = figures(rows, now - seconds(args.since), now)
+    if args.json:
+        print(json.dumps(r, ensure_ascii=False), file=console.out)
+        return EXIT_OK
+    p10, ph = r["per_10_minutes"], r["per_hour"]
+    console.say(f"activations since {_when(r['since'])} UTC: {r['activations']}",
+                f"activaciones desde {_when(r['since'])} UTC: {r['activations']}")
+    console.say(f"per 10 min: average {p10['average']}, max {p10['max']}; per hour: average "
+                f"{ph['average']}, max {ph['max']}",
+                f"por 10 min: promedio {p10['average']}, máx. {p10['max']}; por hora: promedio "
+                f"{ph['average']}, máx. {ph['max']}")
+    console.say(f"flood periods (>10 in 10 min): {len(r['flood_periods'])}, "
+                f"{r['time_in_flood_pct']} % of the time",
+                f"periodos de avalancha (>10 en 10 min): {len(r['flood_periods'])}, "
+                f"{r['time_in_flood_pct']} % del tiempo")
+    for f in r["flood_periods"]:
+        console.say(f"  {_when(f['start'])} - {_when(f['end'])}  {f['alarms']}")
+    console.say(f"standing (active > 24 h): {len(r['standing'])}",
+                f"permanentes (activas > 24 h): {len(r['standing'])}")
+    for x in r["standing"]:
+        console.say(f"  {x['id']:<30} {x['hours']} h")
+    console.say(f"chattering (>= 3 per minute): {len(r['chattering'])}",
+                f"intermitentes (>= 3 por minuto): {len(r['chattering'])}")
+    for x in r["chattering"]:
+        console.say(f"  {x['id']:<30} {x['activations_in_a_minute']}")
+    console.say("top 10 bad actors:", "las 10 alarmas más frecuentes:")
+    for x in r["bad_actors"]:
+        console.say(f"  {x['id']:<30} {x['activations']}")
     return EXIT_OK

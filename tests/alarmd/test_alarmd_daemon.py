@@ -199,6 +199,9 @@ def test_fault_ack_return_to_normal_and_restart(site):
     actions = [e.action for e in reader.entries()]
     reader.close()
     assert actions.count("alarms.ack") == 3 and "alarms.shelve" in actions
+    figures = json.loads(site.cli("report", "--since", "1h", "--json").stdout)
+    assert figures["activations"] == 2  # G.HR0:hi once, G.HR0:quality once
+    assert {x["id"] for x in figures["bad_actors"]} == {"G.HR0:hi", "G.HR0:quality"}
 
 
 def test_unauthorized_ack_is_refused_and_audited(site, tmp_path):
