@@ -7,16 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from daemons.alarmd.journal import history
 from daemons.core.access.audit import AuditReader
 from daemons.core.alarms import alarm_dir
-from daemons.core.ring import RingDirectory, RingError
 from daemons.core.tagmap import store
 from daemons.sim.background import SiteThread
 from daemons.sim.sitefile import parse_site
@@ -75,48 +72,8 @@ G.COUNTER,lo,0,low,0,never,nunca,
 NORMAL, UNACK, ACKED, RTN_UNACK = 0.0, 1.0, 2.0, 3.0
 
 
-class Site:
-    def __init__(self, root: Path, sim: SiteThread) -> None:
-        self.root, self.sim = root, sim
-        self.config = root / "gateway.toml"
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", f"daemons.{name}", "--config", str(self.config),
-             "--log-format", "json"], stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def log(self, name: str = "alarmd") -> str:
-        return (self.root / f"{name}.log").read_text(errors="replace")
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "daemons.cli.main", "--config",
-                               str(self.config), "--lang", "en", "alarms", *args],
-                              capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "NO_COLOR": "1"})
-
-    def state(self, slot: str) -> float | None:
-        try:
-            with RingDirectory(self.root / "run") as rings:
-                return rings.snapshot().get(slot)[0]
-        except (RingError, KeyError):
-            return None
-
-    def wait(self, slot: str, value: float, timeout: float = 15.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, p in self.procs.items():
-                assert p.poll() is None, f"{name} exited:\n{self.log(name)}"
-            if self.state(slot) == value:
-                return True
-            time.sleep(0.1)
-        return False
-
-
 @pytest.fixture
-def site(tmp_path):
+def site(tmp_path, make_site):
     runner = SiteThread(parse_site(SITE, "site.toml", set(MODELS)), state_dir=tmp_path / "sim",
                         models=MODELS, isolated=True)
     with runner as sim:
@@ -127,7 +84,7 @@ def site(tmp_path):
         store.apply(tmp_path / "tagmaps", {"test.csv": src / "test.csv"})
         (src / "site.csv").write_text(ALARMS)
         store.apply(alarm_dir(tmp_path / "tagmaps"), {"site.csv": src / "site.csv"})
-        s = Site(tmp_path, runner)
+        s = make_site(tmp_path, runner)
         try:
             yield s
         finally:
