@@ -50,7 +50,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         op.add_argument("--comment", "--reason", dest="comment", default="",
                         help="why (kept in the journal and the audit log)")
         if name == "shelve":
-            how = op.add_mutually_exclusive_group(required=True)
+            # Not required=True: one of the two is checked in operate() (exit 2 all the same).
+            how = op.add_mutually_exclusive_group()
             how.add_argument("--for", dest="duration", metavar="DURATION",
                              help="e.g. 30m, 2h, 1d")
             how.add_argument("--minutes", type=float, help="minutes")
@@ -257,6 +258,10 @@ def operate(args: argparse.Namespace, console: Console) -> int:
     cfg = load_gateway(args, console)
     message: dict = {"op": args.op, "id": args.id, "comment": args.comment}
     if args.op == "shelve":
+        if args.duration is None and args.minutes is None:
+            raise CommandError("shelve needs --for DURATION (e.g. 2h) or --minutes N",
+                               "archivar requiere --for DURACIÓN (p. ej. 2h) o --minutes N",
+                               code=2)
         message["seconds"] = seconds(args.duration) if args.duration else args.minutes * 60
     changed = _ask(cfg, message)["changed"]
     if changed:
