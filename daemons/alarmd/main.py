@@ -20,6 +20,7 @@ import numpy as np
 
 from daemons.alarmd.commands import AlarmCommands
 from daemons.alarmd.engine import Engine
+from daemons.alarmd.flood import SUMMARY_TAGS, FloodDetector
 from daemons.alarmd.journal import AlarmJournal
 from daemons.alarmd.states import STATE_NAMES, Transition
 from daemons.core.access.audit import AuditLog
@@ -66,6 +67,7 @@ class AlarmDaemon:
         self.ctx: ServiceContext | None = None
         self.dirty = True
         self.generations: tuple = ()
+        self.flood = FloodDetector()
 
     # --- parts ------------------------------------------------------------------------------
 
@@ -84,7 +86,8 @@ class AlarmDaemon:
         if self.ring is not None:
             self.ring.close()
         self.config.paths.runtime_dir.mkdir(parents=True, exist_ok=True)
-        specs = [SlotSpec(slot_name(aid)) for aid in self.engine.ids]
+        specs = [SlotSpec(t) for t in SUMMARY_TAGS]
+        specs += [SlotSpec(slot_name(aid)) for aid in self.engine.ids]
         self.ring = RingWriter.create(self.config.paths.runtime_dir / RING_NAME, specs,
                                       tagmap_version=0, history_depth=HISTORY_DEPTH)
         self.dirty = True
@@ -156,7 +159,20 @@ class AlarmDaemon:
         self.generations = generations
         changes = self.engine.evaluate(now, values, good, ts, known=ts > 0)
         self._commit(changes)
+        self._flood(now, changes)
         return changes
+
+    def _flood(self, now: float, changes: list[Transition]) -> None:
+        before = self.flood.rate
+        started = self.flood.feed(now, changes)
+        if started is not None and self.ctx is not None:
+            if started:
+                self.ctx.log.warning("alarm flood", activations_10min=self.flood.rate)
+            else:
+                self.ctx.log.info("alarm flood over", activations_10min=self.flood.rate)
+        if started is not None or self.flood.rate != before:
+            self.dirty = True
+            self._publish()
 
     def _commit(self, changes: list[Transition]) -> None:
         """Journal first (durable), then publish: the ring never shows an unjournalled state."""
@@ -169,9 +185,13 @@ class AlarmDaemon:
                     self.ctx.log.info("alarm", id=t.alarm_id, state=t.new_name,
                                       old=t.old_name, value=t.value, action=t.action,
                                       user=t.user)
-        if self.dirty and self.ring is not None and len(self.engine.ids):
-            idx = np.arange(len(self.engine.ids))
-            self.ring.write_batch(idx, self.engine.state.astype(float), time.time_ns(),
+        self._publish()
+
+    def _publish(self) -> None:
+        if self.dirty and self.ring is not None:
+            values = np.concatenate(([float(self.flood.flooding), float(self.flood.rate)],
+                                     self.engine.state.astype(float)))
+            self.ring.write_batch(np.arange(len(values)), values, time.time_ns(),
                                   int(Quality.GOOD))
             self.dirty = False
 
@@ -192,8 +212,10 @@ class AlarmDaemon:
     def _status(self) -> str:
         counts = np.bincount(self.engine.state, minlength=len(STATE_NAMES))
         active = int(counts[1] + counts[2])
+        flood = ", FLOOD" if self.flood.flooding else ""
         return (f"{len(self.engine.ids)} alarms, {active} active, {int(counts[1] + counts[3])} "
-                f"unacknowledged, {int(counts[4])} shelved, {int(counts[5])} suppressed")
+                f"unacknowledged, {int(counts[4])} shelved, {int(counts[5])} suppressed, "
+                f"{self.flood.rate} in 10 min{flood}")
 
     # --- commands (called by AlarmCommands) -------------------------------------------------
 

@@ -103,6 +103,7 @@ def test_fault_ack_return_to_normal_and_restart(site):
     site.start("alarmd")
     assert site.wait("G.HR0.ALARM.HI", UNACK), site.log()
     assert site.state("G.COUNTER.ALARM.LO") == NORMAL
+    assert (site.state("ALARMS.FLOOD"), site.state("ALARMS.RATE_10MIN")) == (0.0, 1.0)
     listed = json.loads(site.cli("--json").stdout)
     assert [(a["id"], a["state"], a["value"], a["limit"], a["message"]) for a in listed] == [
         ("G.HR0:hi", "unacknowledged", 1000.0, 500.0, "HR0 high")]
