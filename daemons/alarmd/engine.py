@@ -68,7 +68,7 @@ class Engine:
             for t in a.inputs():
                 tags.setdefault(t, len(tags))
         self.inputs = tuple(tags)
-        self._input_pos = tags
+        self.input_index = tags  # tag -> position in `inputs`
         n = len(self.alarms)
         self.src = np.array([tags[a.tag] for a in self.alarms], dtype=np.intp)
         self.kind = np.array([_KIND[a.type] for a in self.alarms], dtype=np.int8)
@@ -117,6 +117,7 @@ class Engine:
                 self.shelved_until[i], self.oos[i], self.since[i] = (s.shelved_until,
                                                                      s.out_of_service, s.since)
                 self.acked_by[i] = s.acked_by if s.acked else ""
+                self.suppressed[i] = s.suppressed
         self.state = self._states(0.0)
 
     # --- evaluation ---------------------------------------------------------------------
@@ -203,7 +204,7 @@ class Engine:
     def _suppress(self, values: np.ndarray, good: np.ndarray) -> None:
         if not self._conditions:
             return
-        pos = self._input_pos
+        pos = self.input_index
 
         def lookup(tag: str) -> float | None:
             i = pos.get(tag)
@@ -310,7 +311,8 @@ class Engine:
     def saved(self) -> dict[str, SavedState]:
         return {aid: SavedState(bool(self.active[i]), bool(self.acked[i]),
                                 float(self.shelved_until[i]), bool(self.oos[i]),
-                                float(self.since[i]), self.acked_by[i])
+                                float(self.since[i]), self.acked_by[i],
+                                bool(self.suppressed[i]))
                 for i, aid in enumerate(self.ids)}
 
     def reload(self, alarms: AlarmSet) -> Engine:

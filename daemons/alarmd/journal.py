@@ -73,13 +73,13 @@ class AlarmJournal:
     def restore(self) -> dict[str, SavedState]:
         """Every alarm's state after its last journalled transition."""
         rows = self.conn.execute(
-            "SELECT alarm_id, active, acked, shelved_until, out_of_service, at, "
+            "SELECT alarm_id, active, acked, shelved_until, out_of_service, at, new, "
             "(SELECT user FROM transitions a WHERE a.alarm_id = t.alarm_id "
             " AND a.action = 'ack' ORDER BY a.seq DESC LIMIT 1) "
             "FROM transitions t WHERE seq IN (SELECT max(seq) FROM transitions "
             "GROUP BY alarm_id)").fetchall()
         return {r[0]: SavedState(bool(r[1]), bool(r[2]), float(r[3]), bool(r[4]), float(r[5]),
-                                 (r[6] or "") if r[2] else "")
+                                 (r[7] or "") if r[2] else "", r[6] == "suppressed")
                 for r in rows}
 
     def close(self) -> None:

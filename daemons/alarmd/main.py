@@ -127,7 +127,7 @@ class AlarmDaemon:
         generations: list[tuple[str, int]] = []
         if self.rings is None:
             return values, good, ts, ()
-        pos = self.engine._input_pos
+        pos = self.engine.input_index
         try:
             readers = self.rings.rings()
         except RingError:

@@ -57,3 +57,4 @@ class SavedState:
     out_of_service: bool
     since: float
     acked_by: str = ""
+    suppressed: bool = False  # as last evaluated: a restart does not journal it again

@@ -221,7 +221,7 @@ def test_restore_and_reload_keep_state():
     site.engine.ack("W1.P:hi", 1, "ana")
     site.engine.shelve("W1.Q:hi", 2, 600)
     saved = site.engine.saved()
-    assert saved["W1.P:hi"] == SavedState(True, True, 0.0, False, 1.0, "ana")
+    assert saved["W1.P:hi"] == SavedState(True, True, 0.0, False, 1.0, "ana", False)
     again = Site(a, b, saved=saved)
     assert [STATE_NAMES[s] for s in again.engine.state] == ["acknowledged", "shelved"]
     assert again.step(3, W1_P=11, W1_Q=6) == []  # still active: no new annunciation
@@ -240,3 +240,14 @@ def test_many_alarms_vectorised():
     good = np.ones(len(e.inputs), dtype=bool)
     got = e.evaluate(0, values, good)
     assert len(got) == n // 2  # hi and event raise; lo does not; roc has no rate yet
+
+
+def test_suppressed_state_survives_restart_and_reload_without_new_transitions():
+    a = alarm(tag="W1.I", type="lo", limit=5.0, suppress_when="W1.OFF")
+    site = Site(a)
+    assert site.step(0, W1_I=0, W1_OFF=1) == [("W1.I:lo", "suppressed")]
+    again = Site(a, saved=site.engine.saved())
+    assert again.state() == "suppressed"
+    assert again.step(1, W1_I=0, W1_OFF=1) == []
+    reloaded = again.engine.reload(AlarmSet((a,)))
+    assert STATE_NAMES[reloaded.state[0]] == "suppressed"
