@@ -62,6 +62,7 @@ class Engine:
     def __init__(self, alarms: AlarmSet, saved: Mapping[str, SavedState] | None = None) -> None:
         self.alarms = alarms.alarms
         self.ids = tuple(a.id for a in self.alarms)
+        self.by_id = {a.id: a for a in self.alarms}
         self._pos = {i: n for n, i in enumerate(self.ids)}
         tags: dict[str, int] = {}
         for a in self.alarms:

@@ -37,6 +37,18 @@ MIGRATIONS = (
         CREATE INDEX transitions_alarm ON transitions (alarm_id, seq);
         CREATE INDEX transitions_at ON transitions (at);
     """),
+    Migration(2, "notification outbox", """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            created REAL NOT NULL,
+            channel TEXT NOT NULL,           -- webhook | email
+            payload TEXT NOT NULL,           -- JSON of one alarm
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try REAL NOT NULL,
+            sent REAL                        -- NULL until delivered
+        );
+        CREATE INDEX outbox_pending ON outbox (channel, sent, id);
+    """),
 )
 _COLUMNS = ("at", "alarm_id", "old", "new", "value", "active", "acked", "shelved_until",
             "out_of_service", "action", "user", "comment", "first_out")

@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ import numpy as np
 from daemons.alarmd.commands import AlarmCommands
 from daemons.alarmd.engine import Engine
 from daemons.alarmd.flood import SUMMARY_TAGS, FloodDetector
-from daemons.alarmd.journal import AlarmJournal
+from daemons.alarmd.journal import MIGRATIONS, AlarmJournal, db_path
+from daemons.alarmd.notify import Notifier, senders
 from daemons.alarmd.states import STATE_NAMES, Transition
 from daemons.core.access.audit import AuditLog
 from daemons.core.access.policy import closed_policy, load_policy
@@ -32,6 +34,7 @@ from daemons.core.problems import ValidationError
 from daemons.core.quality import Quality
 from daemons.core.ring import RingDirectory, RingError, RingWriter, SlotSpec
 from daemons.core.service import ServiceContext, daemon_main
+from daemons.core.store.sqlite import open_db
 from daemons.core.tagmap import store
 
 RING_NAME = "alarm.ring"
@@ -40,6 +43,7 @@ RING_NAME = "alarm.ring"
 # value change reaches alarm.ring within a poll, without evaluating 50 times a second.
 POLL_S = 0.02
 EVAL_PERIOD_S = 0.1
+NOTIFY_PERIOD_S = 2.0
 HISTORY_DEPTH = 60
 _BAD_BIT = 0x80000000  # OPC UA severity Bad (Uncertain values are still evaluated)
 
@@ -68,6 +72,12 @@ class AlarmDaemon:
         self.dirty = True
         self.generations: tuple = ()
         self.flood = FloodDetector()
+        self.notifier: Notifier | None = None
+        # Sending blocks on the network: one thread of its own, with its own connection
+        # to events.db (sqlite connections stay in the thread that opened them).
+        self.notify_pool = ThreadPoolExecutor(1, thread_name_prefix="notify")
+        self.notify_conn: Any = None
+        self.notify_task: asyncio.Task | None = None
 
     # --- parts ------------------------------------------------------------------------------
 
@@ -114,6 +124,9 @@ class AlarmDaemon:
         self.commands = AlarmCommands(self.config.paths.runtime_dir, self,
                                       self._guard(self.config, ctx), ctx.log)
         await self.commands.start()
+        self.notifier = Notifier(self.journal.conn, self.config.notify,
+                                 senders(self.config.notify))
+        self.notify_task = asyncio.create_task(self._notify_loop(ctx), name="notify")
         ctx.log.info("alarms loaded", alarms=len(alarms), version=alarms.version)
         ctx.set_status(self._status())
 
@@ -179,6 +192,8 @@ class AlarmDaemon:
         if changes:
             assert self.journal is not None
             self.journal.record(changes)
+            if self.notifier is not None and self.notifier.channels:
+                self.notifier.enqueue(changes, self.engine.by_id)
             self.dirty = True
             if self.ctx is not None:
                 for t in changes:
@@ -208,6 +223,31 @@ class AlarmDaemon:
                     ctx.set_status(self._status())
                     last_status = time.monotonic()
             ctx.heartbeat()
+
+    async def _notify_loop(self, ctx: ServiceContext) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(NOTIFY_PERIOD_S)
+            if self.notifier is None or not self.notifier.channels:
+                continue
+            try:
+                sent = await loop.run_in_executor(self.notify_pool, self._pump, time.time())
+            except Exception as exc:  # notifications must never stop the alarms
+                ctx.log.error("notification failed", error=repr(exc))
+                continue
+            if any(sent.values()):
+                ctx.log.info("notifications sent", **sent)
+
+    def _pump(self, now: float) -> dict[str, int]:
+        if self.notify_conn is None:
+            self.notify_conn = open_db(db_path(self.config.paths.state_dir),
+                                       migrations=MIGRATIONS)
+        cfg = self.config.notify
+        return Notifier(self.notify_conn, cfg, senders(cfg)).pump(now)
+
+    def _close_notify(self) -> None:
+        if self.notify_conn is not None:
+            self.notify_conn.close()
 
     def _status(self) -> str:
         counts = np.bincount(self.engine.state, minlength=len(STATE_NAMES))
@@ -270,6 +310,8 @@ class AlarmDaemon:
         self.config = config
         if self.commands is not None:
             self.commands.guard = self._guard(config, ctx)
+        if self.journal is not None:
+            self.notifier = Notifier(self.journal.conn, config.notify, senders(config.notify))
         if alarms is None:
             return
         self.engine = self.engine.reload(alarms)
@@ -283,6 +325,11 @@ class AlarmDaemon:
                 ctx.log.error("audit append failed", action="service.reload", error=repr(exc))
 
     async def close(self) -> None:
+        if self.notify_task is not None:
+            self.notify_task.cancel()
+            await asyncio.gather(self.notify_task, return_exceptions=True)
+        self.notify_pool.submit(self._close_notify)
+        self.notify_pool.shutdown(wait=False)
         if self.commands is not None:
             await self.commands.close()
         if self.ring is not None:

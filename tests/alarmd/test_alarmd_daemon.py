@@ -61,6 +61,10 @@ metrics_port = 0
 
 [service.alarmd]
 metrics_port = 0
+
+[notify]
+priorities = ["high"]
+webhook_url = "http://127.0.0.1:{hook}/alarms"
 """
 # test_counter: hr[i] = 1000 + i; ir[10] counts physics steps.
 TAGMAP = "tag,device,table,address,type\nG.HR0,gw1,hr,0,uint16\nG.COUNTER,gw1,ir,10,uint16\n"
@@ -73,11 +77,13 @@ NORMAL, UNACK, ACKED, RTN_UNACK = 0.0, 1.0, 2.0, 3.0
 
 
 @pytest.fixture
-def site(tmp_path, make_site):
+def site(tmp_path, make_site, net):
     runner = SiteThread(parse_site(SITE, "site.toml", set(MODELS)), state_dir=tmp_path / "sim",
                         models=MODELS, isolated=True)
     with runner as sim:
-        (tmp_path / "gateway.toml").write_text(GATEWAY.format(port=sim.tcp_ports["gw1"]))
+        hook = net.Receiver(net.free_port())
+        (tmp_path / "gateway.toml").write_text(GATEWAY.format(
+            port=sim.tcp_ports["gw1"], hook=hook.server.server_address[1]))
         src = tmp_path / "src"
         src.mkdir()
         (src / "test.csv").write_text(TAGMAP)
@@ -85,9 +91,11 @@ def site(tmp_path, make_site):
         (src / "site.csv").write_text(ALARMS)
         store.apply(alarm_dir(tmp_path / "tagmaps"), {"site.csv": src / "site.csv"})
         s = make_site(tmp_path, runner)
+        s.hook = hook
         try:
             yield s
         finally:
+            hook.close()
             for p in s.procs.values():
                 if p.poll() is None:
                     p.send_signal(signal.SIGTERM)
@@ -159,6 +167,11 @@ def test_fault_ack_return_to_normal_and_restart(site):
     assert actions.count("alarms.ack") == 3 and "alarms.shelve" in actions
     figures = json.loads(site.cli("report", "--since", "1h", "--json").stdout)
     assert figures["activations"] == 2  # G.HR0:hi once, G.HR0:quality once
+    # The high-priority alarm was posted to the webhook (medium quality alarm was not).
+    deadline = time.monotonic() + 10
+    while not site.hook.bodies and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [b["id"] for b in site.hook.bodies] == ["G.HR0:hi"]
     assert {x["id"] for x in figures["bad_actors"]} == {"G.HR0:hi", "G.HR0:quality"}
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemons.core.alarms.condition import ConditionError, Node, condition_tags, parse_condition
+from daemons.core.config.model import ALARM_PRIORITIES
 from daemons.core.problems import Problem, ValidationError
 from daemons.core.tagmap.parse import csv_records
 from daemons.core.tagmap.rows import RowReader
@@ -25,7 +26,7 @@ COLUMNS = ("tag", "type", "limit", "priority", "deadband", "on_delay", "off_dela
 REQUIRED_COLUMNS = ("tag", "type", "priority")
 TYPES = ("hihi", "hi", "lo", "lolo", "deviation", "roc", "state", "quality", "event")
 LIMIT_TYPES = ("hihi", "hi", "lo", "lolo")  # a number, or a set-point tag
-PRIORITIES = ("critical", "high", "medium", "low")
+PRIORITIES = ALARM_PRIORITIES
 MAX_DELAY_S = 86_400.0
 ALARM_DIR_NAME = "alarms"  # next to the tag-map directory: /etc/wellgate/alarms
 
