@@ -122,6 +122,19 @@ def install_tagmaps(layout: DemoLayout) -> int:
     return store.apply(cfg.paths.tagmap_dir, {f.name: f for f in files}, "demo")
 
 
+def install_alarms(layout: DemoLayout) -> int:
+    """Install the reference alarm files (alarms/*.csv) beside the demo's tag maps."""
+    from daemons.core.alarms import alarm_dir, load_alarms
+
+    cfg = load_config(layout.gateway)
+    folder = alarm_dir(cfg.paths.tagmap_dir)
+    files = sorted((REPO / "alarms").glob("*.csv"))
+    load_alarms(files)
+    if store.current_version(folder) or not files:
+        return store.current_version(folder)
+    return store.apply(folder, {f.name: f for f in files}, "demo")
+
+
 def first_administrator(layout: DemoLayout) -> str | None:
     """Create the demo's first administrator; its one-time password, or None when the
     directory already has users (a reused --dir keeps its accounts)."""
@@ -144,7 +157,10 @@ def programs(layout: DemoLayout) -> list[Program]:
     progs = [Program("sim", [py, "-m", "daemons.sim", "run", "--site", str(layout.site),
                              "--dir", str(layout.sim_state)], layout.logs / "sim.log")]
     for name in GATEWAY_DAEMONS:
-        if importlib.util.find_spec(f"daemons.{name}") is not None:
+        # A package that cannot run yet (no __main__, e.g. mid-way through its issue)
+        # is not started: it would only exit and stop the demo.
+        if importlib.util.find_spec(f"daemons.{name}") is not None and \
+                importlib.util.find_spec(f"daemons.{name}.__main__") is not None:
             progs.append(Program(name, [py, "-m", f"daemons.{name}", "--config",
                                         str(layout.gateway)], layout.logs / f"{name}.log"))
     return progs
@@ -156,6 +172,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         layout = prepare(root, mqtt=args.mqtt, http_port=args.http_port,
                          opcua_port=args.opcua_port)
         version = install_tagmaps(layout)
+        install_alarms(layout)
         password = first_administrator(layout)
     except ValidationError as exc:
         raise CommandError("the demo files are invalid:\n" + exc.render("en"),

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from daemons.cli import (
+    cmd_alarms,
     cmd_audit,
     cmd_calcs,
     cmd_config,
@@ -94,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_write, cmd_modbus,
-                   cmd_demo, cmd_history, cmd_user, cmd_audit, cmd_calcs, cmd_welltests):
+                   cmd_demo, cmd_history, cmd_user, cmd_audit, cmd_calcs, cmd_welltests,
+                   cmd_alarms):
         module.register(sub, common)
     try:
         from daemons.sim.cli import register as register_sim

@@ -16,6 +16,7 @@ from typing import Any
 
 from daemons.core.config.locate import Locator
 from daemons.core.config.model import (
+    ALARM_PRIORITIES,
     DAEMONS,
     DEFAULT_METRICS_PORTS,
     LANGUAGES,
@@ -27,6 +28,7 @@ from daemons.core.config.model import (
     HistoryFilter,
     HistorySection,
     MqttSection,
+    NotifySection,
     OpcuaSection,
     PathsSection,
     RingSection,
@@ -91,11 +93,12 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
     web = _server(root.sub("web") or Section({}, ("web",), problems), WebSection, 8080)
     services = _services(root, problems)
     access = _access(root.sub("access") or Section({}, ("access",), problems), base)
+    notify = _notify(root.sub("notify") or Section({}, ("notify",), problems))
     root.finish()
     if problems.items:
         raise ValidationError(sorted(problems.items, key=lambda p: (p.line, p.column)))
     return GatewayConfig(path, gateway, paths, ring, history, scans, devices, wells, mqtt, opcua,
-                         web, services, access)
+                         web, services, access, notify)
 
 
 def _gateway(s: Section) -> GatewaySection:
@@ -128,6 +131,37 @@ def _access(s: Section, base: Path) -> AccessSection:
                                          maxval=1200),
         permissions=(base / permissions).resolve() if permissions else None,
     )
+    s.finish()
+    return out
+
+
+def _notify(s: Section) -> NotifySection:
+    priorities = s.get_list("priorities", ["critical", "high"])
+    for p in priorities or ():
+        if p not in ALARM_PRIORITIES:
+            names = ", ".join(ALARM_PRIORITIES)
+            s.error("priorities", f"priority '{p}' is not one of: {names}",
+                    f"la prioridad '{p}' no es una de: {names}")
+    groups = s.get_list("groups", [])
+    email_to = s.get_list("email_to", [])
+    out = NotifySection(
+        priorities=tuple(str(p) for p in priorities or ()),
+        groups=tuple(str(g) for g in groups or ()),
+        rate_per_minute=s.get_int("rate_per_minute", 6, minval=1, maxval=600),
+        webhook_url=s.get_str("webhook_url", ""),
+        email_to=tuple(str(a) for a in email_to or ()),
+        smtp_host=s.get_str("smtp_host", ""),
+        smtp_port=s.get_int("smtp_port", 587, minval=1, maxval=65535),
+        smtp_starttls=s.get_bool("smtp_starttls", True),
+        smtp_username=s.get_str("smtp_username", ""),
+        smtp_password_file=s.get_str("smtp_password_file", ""),
+        smtp_from=s.get_str("smtp_from", "wellgate@localhost"),
+    )
+    if out.webhook_url and not out.webhook_url.startswith(("http://", "https://")):
+        s.error("webhook_url", "'webhook_url' must start with http:// or https://",
+                "'webhook_url' debe empezar por http:// o https://")
+    if out.email_to and not out.smtp_host:
+        s.error("email_to", "'email_to' needs 'smtp_host'", "'email_to' requiere 'smtp_host'")
     s.finish()
     return out
 

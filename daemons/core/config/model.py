@@ -11,6 +11,7 @@ from typing import Any
 
 PROTOCOLS = ("modbus-tcp", "modbus-rtu")
 LANGUAGES = ("es", "en")
+ALARM_PRIORITIES = ("critical", "high", "medium", "low")  # alarm files and [notify]
 DAEMONS = ("acqd", "calcd", "alarmd", "forwardd", "opcuad", "webd", "hostd", "sim")
 # Default local metrics ports (127.0.0.1 only), one per daemon; 0 disables.
 DEFAULT_METRICS_PORTS = MappingProxyType({
@@ -167,6 +168,23 @@ class AccessSection:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifySection:
+    """alarmd's notifications (docs/alarms.md): who hears of which new alarms, and how."""
+
+    priorities: tuple[str, ...] = ("critical", "high")
+    groups: tuple[str, ...] = ()  # empty: every group (and alarms without one)
+    rate_per_minute: int = 6  # per channel; more waiting than this go out as one digest
+    webhook_url: str = ""  # JSON POST per notification; "" = no webhook
+    email_to: tuple[str, ...] = ()
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password_file: str = ""  # the password is read from this file, never the config
+    smtp_from: str = "wellgate@localhost"
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceSection:
     name: str
     metrics_port: int
@@ -188,6 +206,7 @@ class GatewayConfig:
     web: WebSection
     services: Mapping[str, ServiceSection]
     access: AccessSection = AccessSection()
+    notify: NotifySection = NotifySection()
 
     @property
     def fastest_scan(self) -> str:

@@ -1,0 +1,3 @@
+from daemons.alarmd.main import entry
+
+entry()
