@@ -3,6 +3,9 @@ survives a network outage and a flood goes out as one digest."""
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 import threading
 import warnings
 
@@ -78,8 +81,8 @@ def test_flood_goes_out_as_one_digest_within_the_rate(journal, net):
 
 def test_email_through_a_local_smtp_server(journal, net):
     free_port = net.free_port
-    # The standard library's SMTP server (gone in Python 3.12; aiosmtpd is not installed
-    # here): plain SMTP, so STARTTLS itself is not exercised by this test.
+    # The standard library's SMTP server (gone in Python 3.12), plain SMTP; STARTTLS and
+    # LOGIN are exercised with aiosmtpd below.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         asyncore = pytest.importorskip("asyncore")
@@ -109,3 +112,61 @@ def test_email_through_a_local_smtp_server(journal, net):
     ((sender, rcpt, text),) = got
     assert (sender, rcpt) == ("gw@example.com", ["ops@example.com"])
     assert "CRITICAL W101.THP:hi" in text and "W101.THP high" in text
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 (openssl from the base system), and its key."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_email_with_starttls_and_login_through_aiosmtpd(journal, net, tmp_path,
+                                                         monkeypatch):
+    controller_mod = pytest.importorskip("aiosmtpd.controller")
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = _self_signed(tmp_path)
+    # The notifier verifies the server with the system's trust store: point it at ours.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    got, logins = [], []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            got.append((session.ssl is not None, session.authenticated, envelope.mail_from,
+                        envelope.rcpt_tos, envelope.content.decode()))
+            return "250 OK"
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and \
+            (auth_data.login, auth_data.password) == (b"wellgate", b"s3cret-pw")
+        logins.append((auth_data.login, ok))
+        return AuthResult(success=ok)
+
+    port = net.free_port()
+    server = controller_mod.Controller(
+        Handler(), hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
+        authenticator=authenticator, auth_require_tls=True)
+    server.start()
+    password = tmp_path / "smtp-password"
+    password.write_text("s3cret-pw\n")
+    cfg = NotifySection(email_to=("ops@example.com",), smtp_host="127.0.0.1",
+                        smtp_port=port, smtp_starttls=True, smtp_username="wellgate",
+                        smtp_password_file=str(password), smtp_from="gw@example.com")
+    n = Notifier(journal.conn, cfg, senders(cfg))
+    a = alarm("W101.THP")
+    n.enqueue([raised(a, 0.0)], {a.id: a})
+    try:
+        assert n.pump(0.0) == {"email": 1}
+    finally:
+        server.stop()
+    ((tls_used, authenticated, sender, rcpt, text),) = got
+    assert tls_used and authenticated and logins == [(b"wellgate", True)]
+    assert (sender, rcpt) == ("gw@example.com", ["ops@example.com"])
+    assert "CRITICAL W101.THP:hi" in text and "W101.THP high" in text
+
