@@ -1,7 +1,10 @@
 """Notifications of new alarms by webhook (JSON POST) and e-mail (SMTP, STARTTLS).
 
-Which alarms: transitions to `unacknowledged` of the priorities and groups in the
-gateway's `[notify]` section.  Each goes first into the `outbox` table of events.db,
+Which alarms, to whom: transitions to `unacknowledged` whose priority and group a route
+of the gateway's `[notify]` section names (`[[notify.route]]` tables, or the section's
+own fields as one route); each route's recipients (a webhook URL, a list of e-mail
+addresses) form a channel of their own, so the shift supervisor's e-mail and the rig
+manager's do not share a queue or a rate.  Each goes first into the `outbox` table of events.db,
 durably, then out; a failed send stays queued (network down) and is retried with a
 growing back-off until it goes.  Per channel at most `rate_per_minute` messages leave a
 minute; when more are waiting than the rate allows (a flood) they leave as one digest.
@@ -20,7 +23,7 @@ from typing import Any
 
 from daemons.alarmd.states import UNACK, Transition
 from daemons.core.alarms import AlarmDef
-from daemons.core.config.model import NotifySection
+from daemons.core.config.model import NotifyRoute, NotifySection
 from daemons.core.store.sqlite import durable
 
 MAX_BACKOFF_S = 300.0
@@ -39,14 +42,14 @@ def _post(url: str) -> Sender:
     return send
 
 
-def _mail(cfg: NotifySection) -> Sender:
+def _mail(cfg: NotifySection, to: tuple[str, ...]) -> Sender:
     def send(alarms: list[dict[str, Any]], digest: bool) -> None:
         msg = EmailMessage()
         first = alarms[0]
         msg["Subject"] = (f"[wellgate] {len(alarms)} alarms / alarmas" if digest else
                           f"[wellgate] {first['priority'].upper()} {first['id']}: "
                           f"{first['message_es']}")
-        msg["From"], msg["To"] = cfg.smtp_from, ", ".join(cfg.email_to)
+        msg["From"], msg["To"] = cfg.smtp_from, ", ".join(to)
         msg.set_content("\n".join(f"{a['priority']:<8} {a['id']}  value/valor {a['value']}\n"
                                   f"  {a['message_es']}\n  {a['message_en']}" for a in alarms))
         with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=15) as smtp:
@@ -61,12 +64,30 @@ def _mail(cfg: NotifySection) -> Sender:
     return send
 
 
+def _channel(kind: str, target: str, default: str) -> str:
+    # The section's own recipients keep the plain names ("webhook", "email").
+    return kind if target == default else f"{kind}:{target}"
+
+
+def channel_routes(cfg: NotifySection) -> dict[str, tuple[NotifyRoute, ...]]:
+    """Every channel and the routes that feed it."""
+    out: dict[str, list[NotifyRoute]] = {}
+    for r in cfg.effective_routes():
+        if r.webhook_url:
+            out.setdefault(_channel("webhook", r.webhook_url, cfg.webhook_url), []).append(r)
+        if r.email_to and cfg.smtp_host:
+            out.setdefault(_channel("email", ",".join(r.email_to), ",".join(cfg.email_to)),
+                           []).append(r)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def senders(cfg: NotifySection) -> dict[str, Sender]:
     out: dict[str, Sender] = {}
-    if cfg.webhook_url:
-        out["webhook"] = _post(cfg.webhook_url)
-    if cfg.email_to and cfg.smtp_host:
-        out["email"] = _mail(cfg)
+    for channel, routes in channel_routes(cfg).items():
+        if channel.startswith("webhook"):
+            out[channel] = _post(routes[0].webhook_url)
+        else:
+            out[channel] = _mail(cfg, routes[0].email_to)
     return out
 
 
@@ -80,16 +101,18 @@ def payload(t: Transition, a: AlarmDef) -> dict[str, Any]:
 class Notifier:
     def __init__(self, conn: Any, cfg: NotifySection, channels: Mapping[str, Sender]) -> None:
         self.conn, self.cfg, self.channels = conn, cfg, dict(channels)
+        self.routes = channel_routes(cfg)
 
-    def wanted(self, a: AlarmDef) -> bool:
-        return a.priority in self.cfg.priorities and (not self.cfg.groups
-                                                      or a.group in self.cfg.groups)
+    def wanted(self, a: AlarmDef, channel: str) -> bool:
+        """Whether a route of this channel names the alarm's priority and group."""
+        return any(a.priority in r.priorities and (not r.groups or a.group in r.groups)
+                   for r in self.routes.get(channel, ()))
 
     def enqueue(self, transitions: Iterable[Transition], alarms: Mapping[str, AlarmDef]
                 ) -> int:
         rows = [(t.at, channel, json.dumps(payload(t, alarms[t.alarm_id])), t.at)
                 for t in transitions if t.new == UNACK and t.alarm_id in alarms
-                and self.wanted(alarms[t.alarm_id]) for channel in self.channels]
+                for channel in self.channels if self.wanted(alarms[t.alarm_id], channel)]
         if rows:
             with durable(self.conn) as c:
                 c.executemany("INSERT INTO outbox (created, channel, payload, next_try) "

@@ -15,7 +15,9 @@ from daemons.alarmd.journal import AlarmJournal
 from daemons.alarmd.notify import Notifier, senders
 from daemons.alarmd.states import NORMAL, UNACK, Transition
 from daemons.core.alarms import AlarmDef
+from daemons.core.config import loads_config
 from daemons.core.config.model import NotifySection
+from daemons.core.problems import ValidationError
 
 
 def alarm(tag, priority="critical", group=""):
@@ -170,3 +172,54 @@ def test_email_with_starttls_and_login_through_aiosmtpd(journal, net, tmp_path,
     assert (sender, rcpt) == ("gw@example.com", ["ops@example.com"])
     assert "CRITICAL W101.THP:hi" in text and "W101.THP high" in text
 
+
+
+def test_routes_send_each_priority_and_group_to_its_own_recipients(journal, net):
+    """[[notify.route]]: the rig's trips to the drilling webhook, every critical alarm to
+    the supervisor's; each route a channel with its own queue."""
+    rig_port, sup_port = net.free_port(), net.free_port()
+    text = f"""[gateway]
+site = "s"
+[notify]
+[[notify.route]]
+priorities = ["critical", "high"]
+groups = ["RIG.TRIP"]
+webhook_url = "http://127.0.0.1:{rig_port}/rig"
+[[notify.route]]
+priorities = ["critical"]
+webhook_url = "http://127.0.0.1:{sup_port}/supervisor"
+"""
+    cfg = loads_config(text, "gw.toml").notify
+    n = Notifier(journal.conn, cfg, senders(cfg))
+    assert sorted(n.channels) == [f"webhook:http://127.0.0.1:{p}/{name}"
+                                  for p, name in sorted([(rig_port, "rig"),
+                                                         (sup_port, "supervisor")])]
+    trip_high = alarm("RIG.HOOKLOAD", "high", "RIG.TRIP")
+    trip_crit = alarm("RIG.PIT", "critical", "RIG.TRIP")
+    well_crit = alarm("W101.THP", "critical")
+    well_low = alarm("W101.TEMP", "low")
+    alarms = {x.id: x for x in (trip_high, trip_crit, well_crit, well_low)}
+    assert n.enqueue([raised(x, 0.0) for x in alarms.values()], alarms) == 4
+    rig, sup = net.Receiver(rig_port), net.Receiver(sup_port)
+    try:
+        assert sum(n.pump(0.0).values()) == 4
+    finally:
+        rig.close()
+        sup.close()
+    assert [b["id"] for b in rig.bodies] == ["RIG.HOOKLOAD:hi", "RIG.PIT:hi"]
+    assert [b["id"] for b in sup.bodies] == ["RIG.PIT:hi", "W101.THP:hi"]
+
+
+@pytest.mark.parametrize(("route", "message"), [
+    ('priorities = ["urgent"]\nwebhook_url = "http://x/"\n', "priority 'urgent' is not one of"),
+    ('priorities = ["high"]\n', "a route needs 'email_to' or 'webhook_url'"),
+    ('email_to = ["a@b"]\n', "'email_to' needs 'smtp_host'"),
+    ('webhook_url = "ftp://x"\n', "'webhook_url' must start with http"),
+    ('webhook_url = "http://x/"\ncolour = "red"\n', "unknown key 'colour'"),
+])
+def test_a_bad_route_is_reported_with_its_position(route, message):
+    text = '[gateway]\nsite = "s"\n[notify]\n[[notify.route]]\n' + route
+    with pytest.raises(ValidationError) as err:
+        loads_config(text, "gw.toml")
+    rendered = err.value.render("en")
+    assert message in rendered and "gw.toml:" in rendered, rendered

@@ -28,6 +28,7 @@ from daemons.core.config.model import (
     HistoryFilter,
     HistorySection,
     MqttSection,
+    NotifyRoute,
     NotifySection,
     OpcuaSection,
     PathsSection,
@@ -135,32 +136,48 @@ def _access(s: Section, base: Path) -> AccessSection:
     return out
 
 
-def _notify(s: Section) -> NotifySection:
+def _route_fields(s: Section) -> NotifyRoute:
+    """priorities, groups, email_to and webhook_url of [notify] or one [[notify.route]]."""
     priorities = s.get_list("priorities", ["critical", "high"])
     for p in priorities or ():
         if p not in ALARM_PRIORITIES:
             names = ", ".join(ALARM_PRIORITIES)
             s.error("priorities", f"priority '{p}' is not one of: {names}",
                     f"la prioridad '{p}' no es una de: {names}")
-    groups = s.get_list("groups", [])
-    email_to = s.get_list("email_to", [])
+    url = s.get_str("webhook_url", "")
+    if url and not url.startswith(("http://", "https://")):
+        s.error("webhook_url", "'webhook_url' must start with http:// or https://",
+                "'webhook_url' debe empezar por http:// o https://")
+    return NotifyRoute(priorities=tuple(str(p) for p in priorities or ()),
+                       groups=tuple(str(g) for g in s.get_list("groups", []) or ()),
+                       email_to=tuple(str(a) for a in s.get_list("email_to", []) or ()),
+                       webhook_url=url or "")
+
+
+def _notify(s: Section) -> NotifySection:
+    base = _route_fields(s)
+    routes = []
+    for i, item in enumerate(s.get_list("route", []) or []):
+        r = Section(item, (*s.path, "route", i), s.problems)
+        route = _route_fields(r)
+        if not route.email_to and not route.webhook_url:
+            r.error("priorities", "a route needs 'email_to' or 'webhook_url'",
+                    "una ruta necesita 'email_to' o 'webhook_url'")
+        r.finish()
+        routes.append(route)
     out = NotifySection(
-        priorities=tuple(str(p) for p in priorities or ()),
-        groups=tuple(str(g) for g in groups or ()),
+        priorities=base.priorities, groups=base.groups,
         rate_per_minute=s.get_int("rate_per_minute", 6, minval=1, maxval=600),
-        webhook_url=s.get_str("webhook_url", ""),
-        email_to=tuple(str(a) for a in email_to or ()),
+        webhook_url=base.webhook_url, email_to=base.email_to,
         smtp_host=s.get_str("smtp_host", ""),
         smtp_port=s.get_int("smtp_port", 587, minval=1, maxval=65535),
         smtp_starttls=s.get_bool("smtp_starttls", True),
         smtp_username=s.get_str("smtp_username", ""),
         smtp_password_file=s.get_str("smtp_password_file", ""),
         smtp_from=s.get_str("smtp_from", "wellgate@localhost"),
+        routes=tuple(routes),
     )
-    if out.webhook_url and not out.webhook_url.startswith(("http://", "https://")):
-        s.error("webhook_url", "'webhook_url' must start with http:// or https://",
-                "'webhook_url' debe empezar por http:// o https://")
-    if out.email_to and not out.smtp_host:
+    if any(r.email_to for r in out.effective_routes()) and not out.smtp_host:
         s.error("email_to", "'email_to' needs 'smtp_host'", "'email_to' requiere 'smtp_host'")
     s.finish()
     return out

@@ -168,8 +168,21 @@ class AccessSection:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyRoute:
+    """Which new alarms (priorities × groups) go to which recipients ([[notify.route]])."""
+
+    priorities: tuple[str, ...] = ("critical", "high")
+    groups: tuple[str, ...] = ()  # empty: every group (and alarms without one)
+    email_to: tuple[str, ...] = ()  # () = no e-mail on this route
+    webhook_url: str = ""  # "" = no webhook on this route
+
+
+@dataclass(frozen=True, slots=True)
 class NotifySection:
-    """alarmd's notifications (docs/alarms.md): who hears of which new alarms, and how."""
+    """alarmd's notifications (docs/alarms.md): who hears of which new alarms, and how.
+
+    Without [[notify.route]] tables one route is made of the section's own `priorities`,
+    `groups`, `email_to` and `webhook_url`."""
 
     priorities: tuple[str, ...] = ("critical", "high")
     groups: tuple[str, ...] = ()  # empty: every group (and alarms without one)
@@ -182,6 +195,12 @@ class NotifySection:
     smtp_username: str = ""
     smtp_password_file: str = ""  # the password is read from this file, never the config
     smtp_from: str = "wellgate@localhost"
+    routes: tuple[NotifyRoute, ...] = ()  # () = the one route of the fields above
+
+    def effective_routes(self) -> tuple[NotifyRoute, ...]:
+        if self.routes:
+            return self.routes
+        return (NotifyRoute(self.priorities, self.groups, self.email_to, self.webhook_url),)
 
 
 @dataclass(frozen=True, slots=True)
