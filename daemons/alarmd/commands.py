@@ -33,6 +33,9 @@ SOCKET_NAME = "alarmd.sock"
 OPERATIONS = {"ack": "write", "shelve": "approve", "unshelve": "approve",
               "disable": "approve", "enable": "approve"}
 MAX_SHELVE_S = 7 * 86_400.0
+# A well's planned downtime suppresses, by design, the alarms whose suppress_when names
+# <WELL>.DOWNTIME: like out of service, it needs approval on that well.
+MAX_DOWNTIME_S = 31 * 86_400.0
 
 Apply = Callable[[str, list[str], dict[str, Any], str], list[str]]
 
@@ -104,6 +107,8 @@ class AlarmCommands:
             return {"ok": True}
         if op == "list":
             return {"ok": True, "alarms": self.daemon.listing()}
+        if op == "downtime":
+            return self._downtime(msg, uid)
         if op not in OPERATIONS:
             return error(f"unknown op {op!r}", f"operación desconocida {op!r}")
         target = msg.get("id")
@@ -144,6 +149,35 @@ class AlarmCommands:
             self.guard.audit.append(caller.name, source, f"alarms.{op}", aid,
                                     {**details, "changed": aid in changed})
         return {"ok": True, "changed": changed}
+
+
+    def _downtime(self, msg: dict[str, Any], uid: int | None) -> dict[str, Any]:
+        """Begin (`seconds` > 0, a comment required) or end (`seconds` 0) a well's
+        planned downtime; authorized as alarms/approve on that well, and audited."""
+        well, seconds = msg.get("id"), msg.get("seconds")
+        comment = msg.get("comment") if isinstance(msg.get("comment"), str) else ""
+        source = AUDIT_SOURCE.get(str(msg.get("source", "cli")), "system")
+        if not isinstance(well, str) or well not in self.daemon.config.wells:
+            return error(f"no well '{well}' in the gateway configuration",
+                         f"no existe el pozo '{well}' en la configuración del gateway")
+        if not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_DOWNTIME_S:
+            return error(f"planned downtime lasts up to {MAX_DOWNTIME_S / 86400:g} days",
+                         f"un paro programado dura hasta {MAX_DOWNTIME_S / 86400:g} días")
+        if seconds > 0 and not comment.strip():
+            return error("a comment is required (why)", "se requiere un comentario (por qué)")
+        caller = self.guard.identify(uid, msg.get("user"))
+        details = {"comment": comment, "seconds": float(seconds), "unix_user": caller.unix}
+        decision = None if caller.user is None else \
+            self.guard.policy.authorize(caller.user, "alarms", "approve", well)
+        if caller.user is None or not decision:
+            en, es = (caller.en, caller.es) if decision is None else (decision.en, decision.es)
+            self.guard.audit.append(caller.name, source, "alarms.downtime.denied", well,
+                                    {**details, "error": en})
+            return error(en, es)
+        changed = self.daemon.set_downtime(well, float(seconds), caller.name, comment)
+        self.guard.audit.append(caller.name, source, "alarms.downtime", well,
+                                {**details, "changed": changed})
+        return {"ok": True, "changed": [well] if changed else []}
 
 
 def request(runtime_dir: Path, message: dict[str, Any], timeout: float = 10.0

@@ -49,6 +49,15 @@ MIGRATIONS = (
         );
         CREATE INDEX outbox_pending ON outbox (channel, sent, id);
     """),
+    Migration(3, "planned downtime per well", """
+        CREATE TABLE downtime (
+            well TEXT PRIMARY KEY,
+            until REAL NOT NULL,             -- UTC seconds; the past = ended
+            user TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            at REAL NOT NULL                 -- when it was set
+        );
+    """),
 )
 _COLUMNS = ("at", "alarm_id", "old", "new", "value", "active", "acked", "shelved_until",
             "out_of_service", "action", "user", "comment", "first_out")
@@ -93,6 +102,17 @@ class AlarmJournal:
         return {r[0]: SavedState(bool(r[1]), bool(r[2]), float(r[3]), bool(r[4]), float(r[5]),
                                  (r[7] or "") if r[2] else "", r[6] == "suppressed")
                 for r in rows}
+
+    def set_downtime(self, well: str, until: float, user: str, comment: str,
+                     at: float) -> None:
+        """A well's planned downtime (until in the past: ended), durably."""
+        with durable(self.conn) as c:
+            c.execute("INSERT OR REPLACE INTO downtime VALUES (?, ?, ?, ?, ?)",
+                      (well, until, user, comment, at))
+
+    def downtimes(self) -> dict[str, float]:
+        """Every well's planned-downtime end (UTC seconds)."""
+        return {w: float(u) for w, u in self.conn.execute("SELECT well, until FROM downtime")}
 
     def close(self) -> None:
         self.conn.close()

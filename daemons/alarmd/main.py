@@ -37,6 +37,7 @@ from daemons.core.service import ServiceContext, daemon_main
 from daemons.core.store.sqlite import open_db
 from daemons.core.tagmap import store
 
+DOWNTIME_SUFFIX = ".DOWNTIME"
 RING_NAME = "alarm.ring"
 # The rings are looked at every POLL_S and the alarms evaluated when one of them published
 # a new batch (its generation moved), or every EVAL_PERIOD_S for delays and expiries: a
@@ -78,6 +79,10 @@ class AlarmDaemon:
         self.notify_pool = ThreadPoolExecutor(1, thread_name_prefix="notify")
         self.notify_conn: Any = None
         self.notify_task: asyncio.Task | None = None
+        # Planned downtime per well (`wellgate alarms downtime`): published as the tag
+        # <WELL>.DOWNTIME (1 while it lasts), which suppress_when conditions can name.
+        self.downtime: dict[str, float] = {}
+        self.downtime_flags = np.zeros(0)
 
     # --- parts ------------------------------------------------------------------------------
 
@@ -98,6 +103,7 @@ class AlarmDaemon:
         self.config.paths.runtime_dir.mkdir(parents=True, exist_ok=True)
         specs = [SlotSpec(t) for t in SUMMARY_TAGS]
         specs += [SlotSpec(slot_name(aid)) for aid in self.engine.ids]
+        specs += [SlotSpec(f"{well}{DOWNTIME_SUFFIX}") for well in self.config.wells]
         self.ring = RingWriter.create(self.config.paths.runtime_dir / RING_NAME, specs,
                                       tagmap_version=0, history_depth=HISTORY_DEPTH)
         self.dirty = True
@@ -114,6 +120,7 @@ class AlarmDaemon:
     async def start(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.journal = AlarmJournal(self.config.paths.state_dir)
+        self.downtime = self.journal.downtimes()
         self.audit = AuditLog(self.config.paths.state_dir, log=ctx.log)
         self.audit.append("system", "system", "service.start", "alarmd",
                           {"pid": os.getpid(), "unix_user": unix_name(os.geteuid())})
@@ -162,10 +169,18 @@ class AlarmDaemon:
             ts[dst] = snap.ts_ns[src] / 1e9
             good[dst] = ((snap.quality[src] & _BAD_BIT) == 0) & (snap.ts_ns[src] > 0) \
                 & ~np.isnan(snap.values[src])
+        now = time.time()
+        for well in self.config.wells:  # planned downtime: alarmd's own well-state tags
+            i = pos.get(f"{well}{DOWNTIME_SUFFIX}")
+            if i is not None:
+                values[i], good[i], ts[i] = float(self.downtime.get(well, 0.0) > now), True, now
         return values, good, ts, tuple(generations)
 
     def tick(self, now: float, force: bool = True) -> list[Transition]:
         """Evaluate if a ring has published since the last evaluation (or `force`)."""
+        flags = np.array([float(self.downtime.get(w, 0.0) > now) for w in self.config.wells])
+        if not np.array_equal(flags, self.downtime_flags):  # a downtime began or ended
+            self.downtime_flags, self.dirty, force = flags, True, True
         values, good, ts, generations = self._inputs()
         if not force and generations == self.generations:
             return []
@@ -204,8 +219,10 @@ class AlarmDaemon:
 
     def _publish(self) -> None:
         if self.dirty and self.ring is not None:
+            flags = np.array([float(self.downtime.get(w, 0.0) > time.time())
+                              for w in self.config.wells])
             values = np.concatenate(([float(self.flood.flooding), float(self.flood.rate)],
-                                     self.engine.state.astype(float)))
+                                     self.engine.state.astype(float), flags))
             self.ring.write_batch(np.arange(len(values)), values, time.time_ns(),
                                   int(Quality.GOOD))
             self.dirty = False
@@ -266,6 +283,20 @@ class AlarmDaemon:
         except KeyError:
             folded = target.casefold()
             return [a.id for a in self.engine.alarms if a.tag.casefold() == folded]
+
+    def set_downtime(self, well: str, seconds: float, user: str, comment: str) -> bool:
+        """Begin (seconds > 0) or end (0) a well's planned downtime; journalled durably
+        before the next evaluation sees it.  Returns whether anything changed."""
+        now = time.time()
+        active = self.downtime.get(well, 0.0) > now
+        if seconds <= 0 and not active:
+            return False
+        until = now + seconds if seconds > 0 else now
+        assert self.journal is not None
+        self.journal.set_downtime(well, until, user, comment, now)
+        self.downtime[well] = until
+        self.tick(now)
+        return True
 
     def well_of(self, alarm_id: str) -> str | None:
         well = self.engine.alarms[self.engine.index(alarm_id)].well

@@ -28,7 +28,9 @@ from daemons.core.config import GatewayConfig
 from daemons.core.problems import Problem, ValidationError
 from daemons.core.tagmap import TagMapContext, load_tagmaps, store
 
-_CALC = re.compile(r"^(?P<well>[A-Za-z0-9_]+)\.CALC\.[A-Z0-9_]+$")
+# Tags of configured wells that no tag map lists: calcd's results and alarmd's own
+# planned-downtime flag.
+_CALC = re.compile(r"^(?P<well>[A-Za-z0-9_]+)\.(CALC\.[A-Z0-9_]+|DOWNTIME)$")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -56,6 +58,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                              help="e.g. 30m, 2h, 1d")
             how.add_argument("--minutes", type=float, help="minutes")
         op.set_defaults(func=operate, op=name, with_console=True)
+    dt = inner.add_parser("downtime", parents=[common],
+                          help="a well's planned downtime: its alarms whose suppress_when "
+                               "names WELL.DOWNTIME are suppressed")
+    dt.add_argument("id", metavar="WELL")
+    how = dt.add_mutually_exclusive_group()
+    how.add_argument("--for", dest="duration", metavar="DURATION", help="e.g. 4h, 2d")
+    how.add_argument("--end", action="store_true", help="end the downtime now")
+    dt.add_argument("--comment", "--reason", dest="comment", default="",
+                    help="why (kept in the journal and the audit log)")
+    dt.set_defaults(func=operate, op="downtime", minutes=None, with_console=True)
     h = inner.add_parser("history", parents=[common], help="the alarm journal")
     h.add_argument("--since", default="24h", help="e.g. 30m, 24h, 7d (default 24h)")
     h.add_argument("--json", action="store_true")
@@ -263,6 +275,11 @@ def operate(args: argparse.Namespace, console: Console) -> int:
                                "archivar requiere --for DURACIÓN (p. ej. 2h) o --minutes N",
                                code=2)
         message["seconds"] = seconds(args.duration) if args.duration else args.minutes * 60
+    if args.op == "downtime":
+        if args.duration is None and not args.end:
+            raise CommandError("downtime needs --for DURATION (e.g. 4h) or --end",
+                               "el paro requiere --for DURACIÓN (p. ej. 4h) o --end", code=2)
+        message["seconds"] = 0 if args.end else seconds(args.duration)
     changed = _ask(cfg, message)["changed"]
     if changed:
         console.say(f"{args.op}: {', '.join(changed)}", f"{args.op}: {', '.join(changed)}")
