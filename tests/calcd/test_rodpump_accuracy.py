@@ -9,10 +9,13 @@ simulator can produce.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from daemons.calcd.calcs.card_diagnosis import CODES
 from daemons.core.config import loads_config
+from daemons.core.quality import Quality
 
 from .simfeed import REPO, Harness
 
@@ -134,3 +137,29 @@ def test_load_cell_failure_falls_back_to_motor_power():
     h.run(1500, step=5.0)
     assert h.feed.truth("rpc1")["fillage"] < 0.5
     assert h.value("W101.CALC.PUMPED_OFF") == 1.0
+
+
+@pytest.mark.parametrize(("card_quality", "fallback"), [
+    (Quality.BAD_WAITING_FOR_INITIAL_DATA, 0.0),  # acqd has not read a card yet
+    (Quality.BAD_NO_COMMUNICATION, 0.0),  # the controller is down: nothing to fall back on
+    (Quality.BAD_SENSOR_FAILURE, 1.0),  # the load cell itself
+])
+def test_only_a_failed_load_cell_means_fallback(card_quality, fallback):
+    h = card_harness()
+    real = h.feed.frame
+
+    def frame():
+        f = real()
+
+        def array(name):
+            got = f.array(name)
+            if got is None or name != "W101.CARD_LOAD":
+                return got
+            values, ts, _, seq = got
+            return values, ts, int(card_quality), seq
+
+        return dataclasses.replace(f, array=array)
+
+    h.feed.frame = frame
+    h.run(20, step=2.0)
+    assert h.value("W101.CALC.LOAD_CELL_FALLBACK") == fallback

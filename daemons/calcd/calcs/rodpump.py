@@ -18,6 +18,7 @@ from daemons.calcd import quality as qm
 from daemons.calcd.batch import Batch
 from daemons.calcd.calcs.card_diagnosis import CODES, ROD_PART, diagnose, features
 from daemons.calcd.model import CalcDef, Calculation, Input, Output, Param
+from daemons.core.quality import Quality
 from daemons.petroleum.rodpump import (
     buoyant_rod_weight,
     downhole_card,
@@ -26,6 +27,11 @@ from daemons.petroleum.rodpump import (
     pump_card_analysis,
     pump_displacement,
 )
+
+# Bad card qualities that are not the load cell's fault (see LOAD_CELL_FALLBACK).
+_NOT_THE_SENSOR = np.array([Quality.BAD_WAITING_FOR_INITIAL_DATA, Quality.BAD_NO_COMMUNICATION,
+                            Quality.BAD_NOT_CONNECTED, Quality.BAD_OUT_OF_SERVICE],
+                           dtype=np.uint32)
 
 GIBBS = "Gibbs, Rod Pumping (2012)"
 CARD_SCALARS = ("FILLAGE", "PUMP_STROKE", "FLUID_LOAD", "PRODUCTION", "PEAK_LOAD", "MIN_LOAD",
@@ -147,8 +153,12 @@ class RodPumpCard(Calculation):
         seq_ok = b.usable("card_sequence")
         seq = b.value("card_sequence")
         seq_ts = b.ts("card_sequence")
-        # a Bad load-card array (its slot's quality) or a flat last card: no load cell
-        fallback = (qm.severity(b.quality("surface_load_card")) >= 2).astype(float)
+        # a Bad load-card array (its slot's quality) or a flat last card: no load cell.
+        # A card not read yet, or a controller that does not answer, says nothing about
+        # the load cell (and the motor power would be as unreadable): no fallback then.
+        card_q = b.quality("surface_load_card")
+        fallback = ((qm.severity(card_q) >= 2)
+                    & ~np.isin(card_q, _NOT_THE_SENSOR)).astype(float)
         self._strokes(b, run)  # first: a card's strokes include its own
         cards: dict[str, np.ndarray] = {k: np.full(n, math.nan) for k in CARD_SCALARS}
         q_cards = np.zeros(n, np.uint32)
@@ -176,6 +186,8 @@ class RodPumpCard(Calculation):
                      and load[3] > 0 and st.spm_last > 0)
             if not ready:
                 continue
+            if int(load[2]) in _NOT_THE_SENSOR:
+                continue  # not read yet, or the controller is down: no card, no verdict
             st.pending = False
             st.signature = signature
             st.flat = qm.severity(np.array([load[2]]))[0] >= 2 or self._flat(load[0], i)
