@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ def render_json() -> str:
     return json.dumps(entries(), indent=2, ensure_ascii=False)
 
 
-def render_text(lang: str = "en", width: int = 100) -> str:
+def render_text(lang: str = "en", width: int = 80) -> str:
     """For the console: per calculation its inputs, then its results with units."""
     es = lang == "es"
     rows = ["Resultados de calcd (<POZO>.CALC.<NOMBRE>); '?' = entrada opcional" if es
@@ -92,7 +93,10 @@ def render_text(lang: str = "en", width: int = 100) -> str:
         rate = {"scan": ("every scan", "cada barrido"), "card": ("per card", "por carta"),
                 "test": ("per test", "por prueba")}[d.rate][es]
         rows.append(f"  {d.es if es else d.en} [{d.key}, {rate}]"[:width])
-        rows.append(f"    {'entradas' if es else 'inputs'}: {roles}"[:width])
+        # Wrapped, not cut: a technician needs every role to write the tag maps.
+        rows += textwrap.wrap(roles, width, initial_indent="    " + ("entradas: " if es
+                                                                  else "inputs: "),
+                              subsequent_indent="      ", break_on_hyphens=False)
         for o in d.outputs:
             rows.append(f"    {o.name:<22} {o.units or '-':<8} {o.es if es else o.en}"[:width])
     return "\n".join(rows) + "\n"
