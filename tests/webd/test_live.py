@@ -55,7 +55,7 @@ def daemon(site):
 
 
 def test_sse_delivers_a_ring_change_within_a_second(site, daemon):
-    base, proc = daemon
+    base, _proc = daemon
     with httpx.Client(base_url=base, timeout=10) as http:
         r = http.post("/api/login", json={"user": "oscar", "password": PASSWORD})
         assert r.status_code == 200, r.text
