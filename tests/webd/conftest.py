@@ -64,6 +64,14 @@ unit = 1
 password_min_length = 10
 lockout_failures = 3
 lockout_minutes = 15
+permissions = "site-permissions.csv"
+"""
+# The site's rows over the shipped matrix: contractors here may read nothing of production
+# or alarms, so the read endpoints have a role to refuse.
+SITE_PERMISSIONS = """\
+module,operation,field_operator,production_engineer,reservoir_engineer,drilling_engineer,supervisor,manager,administrator,contractor
+production,read,x,x,x,x,x,x,x,
+alarms,read,x,x,x,x,x,x,x,
 """
 TAGMAP = """\
 tag,device,table,address,type,scale,scan,units,access,min,max,well,role
@@ -81,11 +89,13 @@ USERS = {
     "oscar": (["field_operator"], ["Lagunillas"]),
     "eva": (["production_engineer"], ["Lagunillas"]),
     "rita": (["reservoir_engineer"], []),
+    "carl": (["contractor"], []),
 }
 TS = 1_764_000_000_000_000_000
 
 
 def make_gateway(root: Path) -> GatewayConfig:
+    (root / "site-permissions.csv").write_text(SITE_PERMISSIONS)
     (root / "gateway.toml").write_text(GATEWAY)
     cfg = load_config(root / "gateway.toml")
     (root / "maps").mkdir()
