@@ -101,6 +101,10 @@ def test_write_through_the_real_acqd_and_alarms_from_the_real_alarmd(demo):
         alarms = http.get("/api/alarms")
         assert alarms.status_code == 200, alarms.text
         assert isinstance(alarms.json(), list)
+        if alarms.json():  # acknowledge one through the real alarmd, as pe
+            aid = alarms.json()[0]["id"]
+            r = http.post(f"/api/alarms/{aid}/ack", headers=csrf, json={"comment": "seen"})
+            assert r.status_code in (200, 409), r.text  # 409: alarmd had nothing to change
     finally:
         http.close()
     other, csrf = session(base, "op")  # scope W102 only
@@ -121,3 +125,5 @@ def test_write_through_the_real_acqd_and_alarms_from_the_real_alarmd(demo):
     assert writes[-1][4]["delegated"] is True and writes[-1][4]["state"] == "confirmed"
     assert ("op", "web", "tag.write.denied", TAG) in [e[:4] for e in entries]
     assert ("pe", "web", "login", "pe") in [e[:4] for e in entries]
+    acks = [e for e in entries if e[2] == "alarms.ack"]
+    assert all(e[0] == "pe" and e[1] == "web" for e in acks)

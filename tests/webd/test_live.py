@@ -75,12 +75,16 @@ def test_sse_delivers_a_ring_change_within_a_second(site, daemon):
     assert elapsed < 1.0, elapsed
 
 
-def test_status_shows_webd_and_sigterm_stops_it(site, daemon):
+def test_status_shows_webd_reload_keeps_sessions_and_sigterm_stops_it(site, daemon):
     base, proc = daemon
     with httpx.Client(base_url=base, timeout=10) as http:
         http.post("/api/login", json={"user": "ana", "password": PASSWORD})
         body = http.get("/api/status").json()
-    assert "webd" in [d["name"] for d in body["daemons"]]
+        assert "webd" in [d["name"] for d in body["daemons"]]
+        proc.send_signal(signal.SIGHUP)  # users, roles and wells reloaded in place
+        time.sleep(1.0)
+        assert http.get("/api/me").json()["user"] == "ana"
+        assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 0
 
