@@ -19,7 +19,7 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -171,14 +171,15 @@ async def me(request: Request) -> dict[str, Any]:
 
 @get("/api/tags", guards=READ,
      summary="Live values (same keys as `wellgate tags --json`)")
-async def tags(request: Request, pattern: str = "*") -> list[dict[str, Any]]:
+async def tags(request: Request, pattern: FromQuery[str] = "*") -> list[dict[str, Any]]:
     web, who = _state(request), _caller(request)
     return await web.worker.call(web.api.tags, who.user, pattern)
 
 
 @get("/api/history/{tag:str}", guards=READ, summary="A decimated trend from history")
-async def history(request: Request, tag: FromPath[str], start: str | None = None,
-                  end: str | None = None, points: int = 500) -> dict[str, Any]:
+async def history(request: Request, tag: FromPath[str],
+                  start: FromQuery[str | None] = None, end: FromQuery[str | None] = None,
+                  points: FromQuery[int] = 500) -> dict[str, Any]:
     web, who = _state(request), _caller(request)
     return await web.worker.call(web.api.history, who.user, tag, start, end, points)
 
@@ -234,7 +235,7 @@ async def status(request: Request) -> dict[str, Any]:
 
 
 @get("/api/events", guards=READ, summary="Live values as Server-Sent Events (event: values)")
-async def events(request: Request, pattern: str = "*") -> ServerSentEvent:
+async def events(request: Request, pattern: FromQuery[str] = "*") -> ServerSentEvent:
     web, who = _state(request), _caller(request)
     await web.worker.call(web.gate.require, who.user, "production", "read")
     return ServerSentEvent(_stream(request, web, who, pattern))
