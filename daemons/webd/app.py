@@ -251,12 +251,12 @@ async def _stream(request: Request, web: WebState, who: Principal, pattern: str
             now = time.monotonic()
             if now - last_check >= RECHECK_S:
                 last_check = now
-                cookie = who.token or None
-                try:  # a logged-out, expired or disabled session ends its stream
-                    await web.worker.call(web.gate.principal, cookie, None) \
-                        if cookie else None
-                except ApiError:
-                    return
+                if who.token:  # a logged-out, expired or disabled session ends its stream
+                    current = _state(request)  # after a reload, the new configuration's
+                    try:
+                        await current.worker.call(current.gate.principal, who.token, None)
+                    except ApiError:
+                        return
             try:
                 rows = tracker.changes()
             except RingError:

@@ -27,6 +27,7 @@ from daemons.webd.data import Api
 
 PRUNE_PERIOD_S = 600.0  # expired sessions are removed from webd.db this often
 STOP_GRACE_S = 5.0  # open SSE streams are cut after this on stop
+RETIRE_AFTER_S = 5.0  # the old configuration's connections outlive a reload this long
 
 
 class _Server(uvicorn.Server):
@@ -58,6 +59,7 @@ class WebDaemon:
         self.server: _Server | None = None
         self.task: asyncio.Task | None = None
         self.sock: socket.socket | None = None
+        self.retired: list[WebState] = []  # states replaced by a reload, closed soon
 
     async def _open_state(self, config: GatewayConfig, log: Any) -> WebState:
         assert self.worker is not None
@@ -106,8 +108,16 @@ class WebDaemon:
         self.state = await self._open_state(config, ctx.log)
         self.server.config.app.state.web = self.state  # type: ignore[attr-defined]
         self.config = config
-        await self.worker.call(old.api.close)
-        await self.worker.call(old.gate.close)
+        # A request that picked up the old state just before the swap may still use it:
+        # its databases are closed a little later, not under it.
+        self.retired.append(old)
+        asyncio.get_running_loop().call_later(RETIRE_AFTER_S, self._retire_one)
+
+    def _retire_one(self) -> None:
+        if self.retired and self.worker is not None:
+            old = self.retired.pop(0)
+            self.worker.pool.submit(old.api.close)
+            self.worker.pool.submit(old.gate.close)
 
     async def close(self) -> None:
         if self.server is not None:
@@ -121,8 +131,10 @@ class WebDaemon:
             with contextlib.suppress(Exception):
                 await self.worker.call(self.state.gate.audit.append, "system", "system",
                                        "service.stop", "webd", {"pid": os.getpid()})
-            await self.worker.call(self.state.api.close)
-            await self.worker.call(self.state.gate.close)
+            for state in [*self.retired, self.state]:
+                await self.worker.call(state.api.close)
+                await self.worker.call(state.gate.close)
+            self.retired.clear()
         if self.worker is not None:
             self.worker.close()
 
