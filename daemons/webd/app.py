@@ -142,7 +142,8 @@ async def login(request: Request, data: JSONBody[LoginBody]) -> Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise ApiError(415, "send the login as application/json",
                        "envíe el inicio de sesión como application/json")
-    user, session = await web.worker.call(web.gate.login, data.user, data.password)
+    address = request.client.host if request.client is not None else ""
+    user, session = await web.worker.call(web.gate.login, data.user, data.password, address)
     who = Principal(user, session, session.token)
     response = Response(_me(who))
     secure = request.url.scheme == "https"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -27,6 +29,11 @@ from daemons.core.tagmap import TagDef, TagMap, TagMapContext, load_tagmaps, sto
 from daemons.webd.sessions import Session, SessionStore, csrf_matches
 
 SOURCE = "web"  # the audit log's word for webd
+# The access module locks one user out after its failures; this limits one address trying
+# many user names (password spraying): after this many failed logins in the window, its
+# next attempts are refused (429) without checking a password.
+ADDRESS_FAILURES = 10
+ADDRESS_WINDOW_S = 60.0
 T = TypeVar("T")
 
 
@@ -100,6 +107,7 @@ class Gatekeeper:
         self.tagmap: TagMap | None = load_tagmap(config)
         self.tagmap_version = store.current_version(config.paths.tagmap_dir) \
             if self.tagmap is not None else -1
+        self.failures: dict[str, deque[float]] = {}  # address -> monotonic failure times
 
     def close(self) -> None:
         self.sessions.close()
@@ -108,11 +116,26 @@ class Gatekeeper:
 
     # --- authentication ---------------------------------------------------------------
 
-    def login(self, name: str, password: str) -> tuple[User, Session]:
+    def login(self, name: str, password: str, address: str = "") -> tuple[User, Session]:
+        now = time.monotonic()
+        if len(self.failures) > 4096:  # bounded memory: forget addresses gone quiet
+            self.failures = {a: d for a, d in self.failures.items()
+                             if d and now - d[-1] <= ADDRESS_WINDOW_S}
+        recent = self.failures.setdefault(address, deque())
+        while recent and now - recent[0] > ADDRESS_WINDOW_S:
+            recent.popleft()
+        if len(recent) >= ADDRESS_FAILURES:
+            self.audit.append(name, SOURCE, "login.throttled", name, {"address": address})
+            raise ApiError(429, "too many failed logins from this address: wait a minute",
+                           "demasiados inicios de sesión fallidos desde esta dirección: "
+                           "espere un minuto")
         # Accounts.login counts failures toward the lockout and audits success and failure.
         result = self.accounts.login(name, password, SOURCE)
         if not result.ok or result.user is None:
+            recent.append(now)
             raise ApiError(423 if result.code == "locked" else 401, result.en, result.es)
+        if not recent:
+            del self.failures[address]  # the table holds only addresses that failed
         return result.user, self.sessions.create(result.user.name)
 
     def logout(self, who: Principal) -> None:

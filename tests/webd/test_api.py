@@ -71,6 +71,15 @@ def test_lockout_after_failures_counts_in_the_access_module(client, site):
     assert ("system", "system", "login.lockout") in actions
 
 
+def test_one_address_spraying_user_names_is_throttled(client, site):
+    for i in range(10):
+        r = client.post("/api/login", json={"user": f"nobody{i}", "password": "x" * 12})
+        assert r.status_code == 401
+    r = client.post("/api/login", json={"user": "sam", "password": PASSWORD})
+    assert r.status_code == 429 and r.json()["error"]["es"].startswith("demasiados")
+    assert ("sam", "web", "login.throttled") in audit_actions(site)
+
+
 def test_logout_needs_csrf_and_ends_the_session(client):
     csrf = login(client, "sam")
     r = client.post("/api/logout")
