@@ -1,0 +1,3 @@
+from daemons.webd.main import entry
+
+entry()
