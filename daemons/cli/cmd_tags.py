@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
-import math
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from daemons.cli.common import EXIT_INVALID, EXIT_OK, CommandError, Console, fit, load_gateway
 from daemons.core.config.environment import terminal_width
-from daemons.core.quality import detail, severity
 from daemons.core.ring import RingDirectory, RingError
+from daemons.core.ring.rows import collect
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -24,36 +21,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--watch", nargs="?", const=1.0, type=float, metavar="SECONDS",
                    help="refresh every SECONDS (default 1) until Ctrl-C")
     p.set_defaults(func=run, with_console=True)
-
-
-def _iso(ts_ns: int) -> str | None:
-    if ts_ns <= 0:
-        return None
-    dt = datetime.fromtimestamp(ts_ns / 1e9, UTC)
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def collect(rings: RingDirectory, pattern: str) -> list[dict[str, Any]]:
-    """Rows for every tag matching `pattern` (a glob; a bare word matches inside names)."""
-    snap = rings.snapshot()
-    glob = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
-    glob = glob.lower()
-    rows = []
-    for i, name in enumerate(snap.names):
-        if not fnmatch.fnmatchcase(name.lower(), glob):
-            continue
-        q = int(snap.quality[i])
-        if snap.is_array[i]:
-            values, ts_ns, q, _seq = rings.array(name)
-            value: Any = [None if math.isnan(v) else float(v) for v in values]
-        else:
-            ts_ns = int(snap.ts_ns[i])
-            v = float(snap.values[i])
-            value = None if math.isnan(v) else v
-        rows.append({"tag": name, "value": value, "units": snap.units[i],
-                     "quality": severity(q), "quality_detail": detail(q),
-                     "ts": _iso(int(ts_ns))})
-    return rows
 
 
 def _fmt_value(value: Any) -> str:

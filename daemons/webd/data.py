@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from daemons.cli.cmd_tags import collect  # the keys of `wellgate tags --json`, by construction
 from daemons.core import commands as acq_commands
 from daemons.core.access.model import User
 from daemons.core.access.writes import module_of
@@ -23,6 +22,7 @@ from daemons.core.commands import CommandProtocolError, pack, unpack_body
 from daemons.core.history.reader import HistoryReader, default_paths
 from daemons.core.quality import severity
 from daemons.core.ring import RingDirectory, RingError
+from daemons.core.ring.rows import collect  # the keys of `wellgate tags --json`
 from daemons.core.service import read_statuses, wellgate_version
 from daemons.webd.auth import SOURCE, ApiError, Gatekeeper
 

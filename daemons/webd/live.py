@@ -8,42 +8,17 @@ so a quiet site costs one snapshot per tick.  Rows have the keys of `wellgate ta
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from daemons.core.quality import detail, severity
-from daemons.core.ring import DirectorySnapshot, RingDirectory
+from daemons.core.ring import RingDirectory
+from daemons.core.ring.rows import tag_glob, tag_row
 
 POLL_S = 0.25  # at most a quarter of a second added to the rings' own latency
 KEEPALIVE_S = 15.0  # a comment line keeps proxies and idle-timeouts from closing the stream
 RECHECK_S = 10.0  # how often a stream re-checks that its session is still valid
-
-
-def _iso(ts_ns: int) -> str | None:
-    if ts_ns <= 0:
-        return None
-    return datetime.fromtimestamp(ts_ns / 1e9, UTC).isoformat(
-        timespec="milliseconds").replace("+00:00", "Z")
-
-
-def row(rings: RingDirectory, snap: DirectorySnapshot, i: int) -> dict[str, Any]:
-    """One tag as `wellgate tags --json` gives it (daemons/cli/cmd_tags.collect)."""
-    name = snap.names[i]
-    q = int(snap.quality[i])
-    value: Any
-    if snap.is_array[i]:
-        values, ts_ns, q, _seq = rings.array(name)
-        value = [None if math.isnan(v) else float(v) for v in values]
-    else:
-        ts_ns = int(snap.ts_ns[i])
-        v = float(snap.values[i])
-        value = None if math.isnan(v) else v
-    return {"tag": name, "value": value, "units": snap.units[i], "quality": severity(q),
-            "quality_detail": detail(q), "ts": _iso(int(ts_ns))}
 
 
 class ChangeTracker:
@@ -52,8 +27,7 @@ class ChangeTracker:
     def __init__(self, rings: RingDirectory, pattern: str,
                  may_read: Callable[[str], bool]) -> None:
         self.rings = rings
-        glob = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
-        self.glob = glob.lower()
+        self.glob = tag_glob(pattern)
         self.may_read = may_read
         self.names: tuple[str, ...] = ()
         self.mask = np.zeros(0, bool)
@@ -79,13 +53,13 @@ class ChangeTracker:
         quality = snap.quality.astype(np.uint32)
         arrays = snap.is_array.astype(bool)
         moved = self.mask & ~arrays & ((ts != self.ts) | (quality != self.quality))
-        out = [row(self.rings, snap, int(i)) for i in np.flatnonzero(moved)]
+        out = [tag_row(self.rings, snap, int(i)) for i in np.flatnonzero(moved)]
         # An array slot (a dynamometer card) has its own sequence number: send it when
         # a new array was published.
         for i in np.flatnonzero(self.mask & arrays):
             seq = self.rings.array(snap.names[i])[3]
             if self.seqs.get(int(i)) != seq:
                 self.seqs[int(i)] = seq
-                out.append(row(self.rings, snap, int(i)))
+                out.append(tag_row(self.rings, snap, int(i)))
         self.ts, self.quality = ts, quality
         return out
