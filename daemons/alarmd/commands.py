@@ -25,7 +25,7 @@ from typing import Any
 
 from daemons.alarmd.states import STATE_NAMES
 from daemons.core.access.writes import AUDIT_SOURCE, WriteGuard
-from daemons.core.commands import CommandProtocolError, pack, read_message
+from daemons.core.commands import CommandProtocolError, pack, read_message, request_at
 
 SOCKET_NAME = "alarmd.sock"
 # ISA-18.2 roles: acknowledging is an operator's write; taking an alarm out of
@@ -183,24 +183,7 @@ class AlarmCommands:
 def request(runtime_dir: Path, message: dict[str, Any], timeout: float = 10.0
             ) -> dict[str, Any]:
     """A blocking round trip for the CLI (ConnectionError when alarmd is not running)."""
-    from daemons.core.commands import unpack_body
-
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(socket_path(runtime_dir)))
-        s.sendall(pack(message))
-        head = _recv(s, 4)
-        return unpack_body(_recv(s, struct.unpack(">I", head)[0]))
-
-
-def _recv(s: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("alarmd closed the connection")
-        data += chunk
-    return data
+    return request_at(socket_path(runtime_dir), message, timeout)
 
 
 def state_name(code: int) -> str:

@@ -74,9 +74,16 @@ async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
 def request(runtime_dir: Path, message: dict[str, Any], timeout: float = 15.0
             ) -> dict[str, Any]:
     """A blocking round trip for the CLI (ConnectionError when acqd is not running)."""
+    return request_at(socket_path(runtime_dir), message, timeout)
+
+
+def request_at(path: Path, message: dict[str, Any], timeout: float = 15.0
+               ) -> dict[str, Any]:
+    """A blocking round trip on any daemon's socket that speaks this framing (acqd's,
+    alarmd's); ConnectionError when nothing listens or the daemon hangs up."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
-        s.connect(str(socket_path(runtime_dir)))
+        s.connect(str(path))
         s.sendall(pack(message))
         head = _recv_exactly(s, _LEN.size)
         (size,) = _LEN.unpack(head)
@@ -106,6 +113,6 @@ def _recv_exactly(s: socket.socket, n: int) -> bytes:
     while len(data) < n:
         chunk = s.recv(n - len(data))
         if not chunk:
-            raise ConnectionError("acqd closed the connection without a reply")
+            raise ConnectionError("the daemon closed the connection without a reply")
         data += chunk
     return data

@@ -8,8 +8,6 @@ the authenticated user passed along so the owner checks and audits it again.
 from __future__ import annotations
 
 import math
-import socket
-import struct
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 from daemons.core import commands as acq_commands
 from daemons.core.access.model import User
 from daemons.core.access.writes import module_of
-from daemons.core.commands import CommandProtocolError, pack, unpack_body
+from daemons.core.commands import CommandProtocolError, request_at
 from daemons.core.history.reader import HistoryReader, default_paths
 from daemons.core.quality import severity
 from daemons.core.ring import RingDirectory, RingError
@@ -41,26 +39,8 @@ def _unavailable(what: str, exc: BaseException) -> ApiError:
 
 def alarmd_request(runtime_dir: Path, message: dict[str, Any], timeout: float = 10.0
                    ) -> dict[str, Any]:
-    """One round trip on alarmd's socket (the framing of daemons/core/commands.py); webd
-    does not import alarmd, so this small client lives here."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(Path(runtime_dir) / ALARMD_SOCKET))
-        s.sendall(pack(message))
-        (size,) = struct.unpack(">I", _recv(s, 4))
-        if size > acq_commands.MAX_MESSAGE:
-            raise CommandProtocolError(f"reply of {size} bytes is too large")
-        return unpack_body(_recv(s, size))
-
-
-def _recv(s: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("the daemon closed the connection without a reply")
-        data += chunk
-    return data
+    """One round trip on alarmd's socket (the framing of daemons/core/commands.py)."""
+    return request_at(Path(runtime_dir) / ALARMD_SOCKET, message, timeout)
 
 
 def parse_time(text: str | None, default_ns: int, name: str) -> int:
