@@ -20,8 +20,15 @@ from collections import Counter
 from pathlib import Path
 
 from daemons.cli.access_common import record, require
-from daemons.cli.cmd_tagmap import _tell_daemons
-from daemons.cli.common import EXIT_OK, CommandError, Console, fit, load_gateway
+from daemons.cli.common import (
+    EXIT_OK,
+    CommandError,
+    Console,
+    fit,
+    load_gateway,
+    problems_error,
+    tell_daemons,
+)
 from daemons.core.alarms import AlarmSet, alarm_dir, load_alarms
 from daemons.core.alarms.definitions import KnownTag
 from daemons.core.config import GatewayConfig
@@ -126,10 +133,7 @@ def _load(files: list[Path], cfg: GatewayConfig, console: Console) -> AlarmSet:
 
 
 def _problems(exc: ValidationError, console: Console) -> CommandError:
-    for problem in exc.problems:
-        console.say(problem.render("en"), problem.render("es"))
-    return CommandError(f"{len(exc.problems)} problem(s) in the alarm files",
-                        f"{len(exc.problems)} problema(s) en los archivos de alarmas")
+    return problems_error(exc, console, "the alarm files", "los archivos de alarmas")
 
 
 def _summary(alarms: AlarmSet, console: Console) -> None:
@@ -159,7 +163,7 @@ def apply(args: argparse.Namespace, console: Console) -> int:
            {"files": sorted(proposed), "alarms": len(alarms), "note": args.note})
     _summary(alarms, console)
     console.say(f"installed as version {version}", f"instalado como versión {version}")
-    _tell_daemons(cfg, console)
+    tell_daemons(cfg, console)
     return EXIT_OK
 
 
@@ -184,7 +188,7 @@ def rollback(args: argparse.Namespace, console: Console) -> int:
     record(cfg, console, "alarms.rollback", f"version {version}", {"from_version": target})
     console.say(f"version {target} reinstalled as version {version}",
                 f"versión {target} reinstalada como versión {version}")
-    _tell_daemons(cfg, console)
+    tell_daemons(cfg, console)
     return EXIT_OK
 
 

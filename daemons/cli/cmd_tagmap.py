@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from daemons.cli.common import (
     Console,
     fit,
     load_gateway,
+    problems_error,
+    tell_daemons,
 )
 from daemons.core.config import GatewayConfig
 from daemons.core.problems import ValidationError
@@ -77,10 +78,7 @@ def _proposed(tagmap_dir: Path, files: list[str], console: Console) -> dict[str,
 
 
 def _problems(exc: ValidationError, console: Console) -> CommandError:
-    for problem in exc.problems:
-        console.say(problem.render("en"), problem.render("es"))
-    return CommandError(f"{len(exc.problems)} problem(s) in the tag maps",
-                        f"{len(exc.problems)} problema(s) en los mapas de etiquetas")
+    return problems_error(exc, console, "the tag maps", "los mapas de etiquetas")
 
 
 def _summary(tm: TagMap, console: Console) -> None:
@@ -133,7 +131,7 @@ def apply(args: argparse.Namespace, console: Console) -> int:
            {"files": sorted(proposed), "tags": len(new), "note": args.note})
     _summary(new, console)
     console.say(f"installed as version {version}", f"instalado como versión {version}")
-    _tell_daemons(cfg, console)
+    tell_daemons(cfg, console)
     return EXIT_OK
 
 
@@ -156,7 +154,7 @@ def rollback(args: argparse.Namespace, console: Console) -> int:
     record(cfg, console, "tagmap.rollback", f"version {version}", {"from_version": target})
     console.say(f"version {target} reinstalled as version {version}",
                 f"versión {target} reinstalada como versión {version}")
-    _tell_daemons(cfg, console)
+    tell_daemons(cfg, console)
     return EXIT_OK
 
 
@@ -187,25 +185,6 @@ def list_versions(args: argparse.Namespace, console: Console) -> int:
                 f"{v.user[:10]:<10} {v.action:<8} {len(v.files):>5}  {v.note}")
         console.say(fit(line, 80))
     return EXIT_OK
-
-
-def _tell_daemons(cfg: GatewayConfig, console: Console) -> None:
-    from daemons.core.service.status import SignalPermissionError, signal_daemons
-
-    try:
-        told = signal_daemons(cfg.paths.runtime_dir, signal.SIGHUP)
-    except SignalPermissionError as exc:
-        told = exc.reached
-        console.warn(f"not allowed to tell {', '.join(exc.denied)} to reload: run as root or "
-                     "as the wellgate user, or: systemctl reload wellgate.target",
-                     f"sin permiso para avisar a {', '.join(exc.denied)}: ejecute como root o "
-                     "como el usuario wellgate, o: systemctl reload wellgate.target")
-    if told:
-        console.say(f"told to reload: {', '.join(told)}", f"avisados para recargar: "
-                    f"{', '.join(told)}")
-    else:
-        console.say("no running daemon to tell (they load the new maps when they start)",
-                    "ningún demonio en marcha (cargarán los mapas nuevos al iniciar)")
 
 
 def check(args: argparse.Namespace, console: Console) -> int:

@@ -85,3 +85,36 @@ def pick_language(args: argparse.Namespace) -> str:
 def fit(text: str, width: int) -> str:
     """Cut a cell to `width` characters, marking the cut."""
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def problems_error(exc: ValidationError, console: Console, what_en: str,
+                   what_es: str) -> CommandError:
+    """Print every problem of a validation (file:line:column) and the error that ends the
+    command: "N problem(s) in <what>" (tag maps, alarm files, …)."""
+    for problem in exc.problems:
+        console.say(problem.render("en"), problem.render("es"))
+    n = len(exc.problems)
+    return CommandError(f"{n} problem(s) in {what_en}", f"{n} problema(s) en {what_es}")
+
+
+def tell_daemons(cfg: GatewayConfig, console: Console) -> None:
+    """SIGHUP every running daemon after installing new tag maps or alarm files."""
+    import signal
+
+    from daemons.core.service.status import SignalPermissionError, signal_daemons
+
+    try:
+        told = signal_daemons(cfg.paths.runtime_dir, signal.SIGHUP)
+    except SignalPermissionError as exc:
+        told = exc.reached
+        console.warn(f"not allowed to tell {', '.join(exc.denied)} to reload: run as root or "
+                     "as the wellgate user, or: systemctl reload wellgate.target",
+                     f"sin permiso para avisar a {', '.join(exc.denied)}: ejecute como root o "
+                     "como el usuario wellgate, o: systemctl reload wellgate.target")
+    if told:
+        console.say(f"told to reload: {', '.join(told)}", f"avisados para recargar: "
+                    f"{', '.join(told)}")
+    else:
+        console.say("no running daemon to tell (they load the new maps when they start)",
+                    "ningún demonio en marcha (cargarán los mapas nuevos al iniciar)")
+
