@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from daemons.cli import access_common
 from daemons.cli.main import main as cli_main
 from daemons.core.access.audit import AuditReader
+from daemons.core.config import load_config
 
 from .conftest import Wellgate, write_gateway
 
@@ -48,7 +50,7 @@ def shared_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_tagmap_apply_needs_configuration_write(shared_dir):
+def test_tagmap_apply_needs_configuration_write(shared_dir, monkeypatch):
     account = _unix_user(OPERATOR)
     tmp_path = shared_dir
     gateway = write_gateway(tmp_path)
@@ -64,6 +66,10 @@ def test_tagmap_apply_needs_configuration_write(shared_dir):
     # The child cannot read the interpreter's library under /root once it is the operator:
     # the same command as a dry run, here, imports everything it will need.
     assert cli_main(["--config", str(gateway), "tagmap", "apply", "--dry-run", str(new)]) == 0
+    # The shipped matrix sits in the checkout, which CI may clone into a directory only
+    # root can enter: the child gets the policy read here (its decision is under test).
+    policy = access_common.policy_of(load_config(gateway))
+    monkeypatch.setattr(access_common, "policy_of", lambda cfg: policy)
     stderr = tmp_path / "stderr.txt"
     stderr.touch()
     stderr.chmod(0o666)
