@@ -11,6 +11,9 @@ BIN    := $(VENV)/bin
 DEMO_DEBS := socat python3-venv
 TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
 
+# Test workers (pytest-xdist): most tests wait on daemons and sockets, not the CPU.
+PYTEST_WORKERS ?= 3
+
 .PHONY: demo test lint bench clean system-deps-demo system-deps-test
 
 $(BIN)/.installed: pyproject.toml
@@ -33,7 +36,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
 test: system-deps-test $(BIN)/.installed lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
