@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response, Router, get
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from markupsafe import Markup
@@ -94,7 +94,7 @@ async def root(request: Request) -> Response:
 
 
 @get("/login", include_in_schema=False)
-async def login_page(request: Request, lang: str | None = None) -> Response:
+async def login_page(request: Request, lang: FromQuery[str | None] = None) -> Response:
     if await _who(request) is not None:
         return Redirect("/overview")
     default = request.app.state.web.gate.config.gateway.language

@@ -79,10 +79,10 @@ class SiteViews:
             return None  # alarmd down: the overview still shows the values
 
     def overview(self, user: User, only: str | None = None) -> dict[str, Any]:
-        self.gate.require(user, "production", "read", only)
         if only is not None and only not in self.config.wells:
             raise ApiError(404, f"no well '{only}' on this gateway",
                            f"no existe el pozo '{only}' en este gateway")
+        self.gate.require(user, "production", "read", only)
         try:
             rows = collect(self.api.rings, "*")
         except RingError:

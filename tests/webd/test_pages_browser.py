@@ -128,6 +128,8 @@ def test_login_overview_well_page_and_language(browser, demo):  # noqa: F811
         page.reload()
         assert page.locator("nav a[href='/overview']").inner_text() == "Resumen"
         assert page.locator("#live-h").inner_text() == "Valores en vivo"
+        page.locator("#well-tags tr[data-tag='W101.SPM']").wait_for()
+        shot(page, "well-rod-pump-es")
         page.click("#lang-switch")  # back to English for the other screenshots
         page.wait_for_function(
             "() => document.querySelector(\"nav a[href='/overview']\").textContent === 'Overview'")
