@@ -116,7 +116,9 @@ def test_login_overview_well_page_and_language(browser, demo):  # noqa: F811
         page.wait_for_function(
             "() => document.querySelector(\"#well-tags tr[data-tag='W101.SPM'] td.num\")"
             ".textContent !== '—'")
-        assert page.locator("#well-status .status").inner_text().strip() != "…"
+        assert page.locator("#well-status .status").inner_text().strip() != ""
+        assert page.locator("#well-tags tr[data-tag='W101.SPM'] a").get_attribute(
+            "href").startswith("/trends?tags=W101.SPM")
         shot(page, "well-rod-pump")
 
         # Language: switch to Spanish, the words change, and stay after a reload.
