@@ -84,8 +84,11 @@ async def _page(request: Request, template: str, page: str, **values: Any) -> Re
     lang = await web.worker.call(page_language, web, who.user)
     admin = await web.worker.call(web.gate.allowed, who.user, "users", "read")
     system = await web.worker.call(web.gate.allowed, who.user, "system", "read")
+    # The page's own polling and event stream keep the session fresh on the server, so
+    # the page logs itself out after the idle time without a key, click or touch.
+    idle_s = int(web.gate.sessions.idle_ns / 1e9)
     return _render(request, template, lang, page=page, user=who.user, is_admin=admin,
-                   may_system=system, **values)
+                   may_system=system, idle_s=idle_s, **values)
 
 
 @get("/", include_in_schema=False)

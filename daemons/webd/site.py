@@ -113,7 +113,7 @@ class SiteViews:
             wanted = KEY_TAGS.get(w.type, DEFAULT_KEYS)
             index = {r["tag"].partition(".")[2]: r for r in mine}
             keys = [index[k] for k in wanted if k in index][:3]
-            wells.append({**self.api._well_json(wid),
+            wells.append({**self.api.well_json(wid),
                           "status": well_status(w.type, values, active),
                           "key_values": keys, "alarms": counts})
         return {"site": self.config.gateway.site, "wells": wells}

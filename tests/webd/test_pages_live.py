@@ -47,3 +47,24 @@ def test_a_ring_change_reaches_the_open_page_within_two_seconds(site, daemon, br
         assert page.errors == []
     finally:
         context.close()
+
+
+def test_an_untouched_page_logs_itself_out_after_the_idle_time(site, daemon, browser):  # noqa: F811
+    # The page's polling keeps the session fresh on the server; the page itself ends it
+    # after the idle time (30 min) without a key, click or touch.  The browser's clock is
+    # Playwright's fake one, moved forward.
+    base, _proc = daemon
+    context, page = logged_in(browser, base, "oscar")
+    try:
+        page.clock.install()
+        page.goto("/overview")
+        assert page.locator("body").get_attribute("data-idle-s") == "1800"
+        page.keyboard.press("Tab")  # activity: the idle clock restarts
+        page.clock.run_for("25:00")
+        assert page.url.endswith("/overview")
+        page.clock.run_for("06:00")
+        page.wait_for_url("**/login")
+        status = page.evaluate("async () => (await fetch('/api/me')).status")
+        assert status == 401  # the session is gone on the server too
+    finally:
+        context.close()
