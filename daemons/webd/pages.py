@@ -81,6 +81,8 @@ async def _page(request: Request, template: str, page: str, **values: Any) -> Re
     if who is None:
         return Redirect("/login")
     web = request.app.state.web
+    if await web.worker.call(web.gate.must_change, who.user.name):
+        return Redirect("/password")  # a one-time password is changed before anything
     lang = await web.worker.call(page_language, web, who.user)
     admin = await web.worker.call(web.gate.allowed, who.user, "users", "read")
     system = await web.worker.call(web.gate.allowed, who.user, "system", "read")
@@ -104,6 +106,19 @@ async def login_page(request: Request, lang: FromQuery[str | None] = None) -> Re
     chosen = lang if lang in LANGUAGES else default if default in LANGUAGES else "es"
     return _render(request, "login.html", chosen, page="login", user=None, is_admin=False,
                    may_system=False)
+
+
+@get("/password", include_in_schema=False)
+async def password_page(request: Request) -> Response:
+    who = await _who(request)
+    if who is None:
+        return Redirect("/login")
+    web = request.app.state.web
+    lang = await web.worker.call(page_language, web, who.user)
+    must = await web.worker.call(web.gate.must_change, who.user.name)
+    return _render(request, "password.html", lang, page="password", user=who.user,
+                   is_admin=False, may_system=False, must_change=must,
+                   idle_s=int(web.gate.sessions.idle_ns / 1e9))
 
 
 @get("/overview", include_in_schema=False)
@@ -147,8 +162,9 @@ async def system_page(request: Request) -> Response:
 
 
 def pages_router() -> Router:
-    return Router(path="/", route_handlers=[root, login_page, overview_page, well_page,
-                                            trends_page, alarms_page, tags_page, system_page])
+    return Router(path="/", route_handlers=[root, login_page, password_page, overview_page,
+                                            well_page, trends_page, alarms_page, tags_page,
+                                            system_page])
 
 
 def static_router() -> Router:

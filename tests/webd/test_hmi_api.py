@@ -17,7 +17,8 @@ pytestmark = pytest.mark.timeout(60)
 
 NEW_ENDPOINTS = [("get", "/api/overview"), ("get", "/api/tags/writable"),
                  ("get", "/api/system"), ("get", "/api/alarms/journal"),
-                 ("post", "/api/me/language"), ("get", "/api/users"), ("post", "/api/users"),
+                 ("post", "/api/me/language"), ("post", "/api/me/password"),
+                 ("get", "/api/users"), ("post", "/api/users"),
                  ("post", "/api/users/oscar/enabled"), ("post", "/api/users/oscar/roles"),
                  ("get", "/api/history/W101.THP?format=csv")]
 ALARMS = [{"id": "W101.THP:hi", "tag": "W101.THP", "well": "W101", "priority": "high",
@@ -215,3 +216,29 @@ def test_users_changes_refused_for_other_roles_audited(client, site):
     entries = audit(site)
     assert ("sam", "web", "user.add.denied", "nina") in entries
     assert ("sam", "web", "user.role.denied", "oscar") in entries
+
+
+def test_a_one_time_password_is_changed_at_the_first_login(client, site):
+    csrf = login(client, "ana")
+    one_time = client.post("/api/users", headers=csrf, json={
+        "name": "nina", "roles": ["field_operator"]}).json()["one_time_password"]
+    client.post("/api/logout", headers=csrf)
+    r = client.post("/api/login", json={"user": "nina", "password": one_time})
+    assert r.status_code == 200 and r.json()["must_change_password"] is True
+    csrf = {"X-CSRF-Token": r.json()["csrf_token"]}
+    assert client.get("/overview", follow_redirects=False).headers["location"] == "/password"
+    assert client.get("/password").status_code == 200
+    wrong = client.post("/api/me/password", headers=csrf,
+                        json={"old": "not-it", "new": "a-long-new-secret-77"})
+    assert wrong.status_code == 403 and wrong.json()["error"]["es"]
+    weak = client.post("/api/me/password", headers=csrf, json={"old": one_time, "new": "x"})
+    assert weak.status_code == 400 and weak.json()["error"]["es"]
+    ok = client.post("/api/me/password", headers=csrf,
+                     json={"old": one_time, "new": "a-long-new-secret-77"})
+    assert ok.status_code == 200, ok.text
+    assert client.get("/overview", follow_redirects=False).status_code == 200
+    r = client.post("/api/login", json={"user": "nina", "password": "a-long-new-secret-77"})
+    assert r.json()["must_change_password"] is False
+    entries = audit(site)
+    assert ("nina", "web", "user.passwd.denied", "nina") in entries
+    assert ("nina", "web", "user.passwd", "nina") in entries

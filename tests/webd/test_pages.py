@@ -21,7 +21,7 @@ from .conftest import login
 
 pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parents[2]
-PAGES = ["/overview", "/wells/W101", "/trends", "/alarms", "/tags", "/system"]
+PAGES = ["/overview", "/wells/W101", "/trends", "/alarms", "/tags", "/system", "/password"]
 
 
 @pytest.mark.parametrize("path", [*PAGES, "/"])
