@@ -41,7 +41,8 @@ function drawMap(wells) {
   const lats = placed.map((w) => w.latitude), lons = placed.map((w) => w.longitude);
   const [la0, la1, lo0, lo1] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
   const span = Math.max(la1 - la0, lo1 - lo0, 0.005);
-  const x = (lo) => pad + ((lo - lo0) / span) * (W - 2 * pad);
+  const labelRoom = 120;  // the labels go right of their pins
+  const x = (lo) => pad + ((lo - lo0) / span) * (W - 2 * pad - labelRoom);
   const y = (la) => H - pad - ((la - la0) / span) * (H - 2 * pad);
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
