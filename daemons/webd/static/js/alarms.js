@@ -6,17 +6,21 @@ import { el, fmtTime, fmtValue, notice, priorityBadge, PRIORITIES } from "/stati
 const body = document.querySelector("#alarm-table tbody");
 const dialog = document.getElementById("alarm-dialog");
 let pending = null;  // {op, alarm}
+// Offered only to roles that may (the API refuses the rest anyway).
+const table = document.getElementById("alarm-table");
+const mayAck = table.dataset.mayAck === "1";
+const mayShelve = table.dataset.mayShelve === "1";
 
 const rank = (p) => { const i = PRIORITIES.indexOf(p); return i < 0 ? 99 : i; };
 
 function row(a) {
   const message = (lang === "es" ? a.message_es : a.message_en) || a.message || "";
   const actions = el("td", { class: "actions" });
-  if (a.state === "unacknowledged" || a.state === "rtn_unacknowledged") {
+  if (mayAck && (a.state === "unacknowledged" || a.state === "rtn_unacknowledged")) {
     actions.append(el("button", { type: "button", class: "ack", "data-id": a.id,
       onclick: () => ask("ack", a), text: t("alarms.ack") }));
   }
-  if (a.state !== "shelved" && a.state !== "normal" && a.state !== "out_of_service") {
+  if (mayShelve && !["shelved", "normal", "out_of_service"].includes(a.state)) {
     actions.append(el("button", { type: "button", class: "shelve", "data-id": a.id,
       onclick: () => ask("shelve", a), text: t("alarms.shelve") }));
   }
