@@ -1,7 +1,7 @@
 // Alarms: the active list by priority with acknowledge / shelve (with a comment), and a
 // search of alarmd's journal.
 import { api, lang, t } from "/static/js/ctx.js";
-import { el, fmtTime, fmtValue, notice, priorityBadge, PRIORITIES } from "/static/js/common.js";
+import { el, fmtTime, fmtValue, keepingFocus, notice, priorityBadge, PRIORITIES } from "/static/js/common.js";
 
 const body = document.querySelector("#alarm-table tbody");
 const dialog = document.getElementById("alarm-dialog");
@@ -36,7 +36,7 @@ async function load() {
   try {
     const list = (await api("/api/alarms")).filter((a) => a.state !== "normal");
     list.sort((a, b) => rank(a.priority) - rank(b.priority) || (b.since || 0) - (a.since || 0));
-    body.replaceChildren(...list.map(row));
+    keepingFocus(() => body.replaceChildren(...list.map(row)));
     document.getElementById("alarms-empty").hidden = list.length > 0;
   } catch (e) { notice(e.message, "error"); }
 }

@@ -1,7 +1,7 @@
 // Site overview: one tile per well (status, key values, alarm counts) and a map drawn
 // from the wells' latitude/longitude.
 import { api, subscribe, t } from "/static/js/ctx.js";
-import { el, fmtValue, notice, priorityBadge, statusBadge, PRIORITIES } from "/static/js/common.js";
+import { el, fmtValue, keepingFocus, notice, priorityBadge, statusBadge, PRIORITIES } from "/static/js/common.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const tiles = document.getElementById("well-tiles");
@@ -68,9 +68,11 @@ function drawMap(wells) {
 async function load() {
   try {
     const data = await api("/api/overview");
-    valueCells.clear();
-    tiles.replaceChildren(...data.wells.map(tile));
-    drawMap(data.wells);
+    keepingFocus(() => {
+      valueCells.clear();
+      tiles.replaceChildren(...data.wells.map(tile));
+      drawMap(data.wells);
+    });
     if (!data.wells.length) tiles.append(el("p", { text: t("overview.none") }));
   } catch (e) { notice(e.message, "error"); }
 }

@@ -24,11 +24,13 @@ function cells(r) {
     el("td", { text: fmtTime(r.ts) }), write];
 }
 
+// Only the changing cells are replaced: a focused Write button stays where it is.
 function update(r) {
   const known = rows.get(r.tag);
   if (!known) return;
   known.row = r;
-  known.tr.replaceChildren(...cells(r));
+  const fresh = cells(r);
+  for (const i of [1, 2, 3, 4]) known.tr.children[i].replaceWith(fresh[i]);
 }
 
 async function search(ev) {
