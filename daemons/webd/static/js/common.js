@@ -42,7 +42,7 @@ export function fmtValue(v) {
   if (typeof v === "number") {
     const a = Math.abs(v);
     return a !== 0 && (a >= 1e6 || a < 1e-3) ? v.toExponential(3)
-      : v.toLocaleString(lang, { maximumFractionDigits: 3 });
+      : v.toLocaleString(lang, { maximumFractionDigits: a >= 100 ? 2 : 3 });
   }
   return String(v);
 }
