@@ -325,12 +325,15 @@ def test_trend_zoom_queries_the_new_range(browser, demo):  # noqa: F811
         wait_for(lambda: len(api_from_page(
             page, "GET", f"/api/history/W101.THP?points=1000&start={time.time() - 300}")[1]
             .get("ts", [])) > 5, 40, "history of W101.THP")
-        page.goto("/trends?tags=W101.THP,W101.CHP&range=300")
+        page.goto("/trends?tags=W101.THP,W101.SPM&range=300")
         page.locator("#chart .u-over").wait_for()
         page.wait_for_function("() => document.getElementById('trend-range-text').dataset.start")
         before = (page.locator("#trend-range-text").get_attribute("data-start"),
                   page.locator("#trend-range-text").get_attribute("data-end"))
-        assert len(queries) >= 2 and any("W101.CHP" in q for q in queries)
+        assert len(queries) >= 2 and any("W101.SPM" in q for q in queries)
+        # psi and spm: a scale (and an axis) each; the legend names the units
+        legend = page.locator("#chart .u-legend").inner_text()
+        assert "W101.THP (psi)" in legend and "W101.SPM (spm)" in legend, legend
         n = len(queries)
         box = page.locator("#chart .u-over").bounding_box()
         y = box["y"] + box["height"] / 2
