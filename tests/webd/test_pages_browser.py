@@ -102,6 +102,7 @@ def test_login_overview_and_the_rod_pump_well_page(browser, demo):  # noqa: F811
     page.goto("/overview")
     page.wait_for_url("**/login")  # no session: the login page
     shot(page, "login")
+    assert accessibility_problems(page) == []
     context.close()
     context, page = logged_in(browser, demo, "pe")
     try:
@@ -179,6 +180,7 @@ def test_field_operator_is_not_offered_a_write_and_the_api_refuses(browser, demo
             "() => document.querySelectorAll('#tag-table tbody tr').length === 1")
         assert page.locator("#tag-table tr[data-tag]").count() == 0
         shot(page, "tags-field-operator")
+        assert accessibility_problems(page) == []
         for tag in ("TS1.PRESSURE_SP", WRITE_TAG):
             status, body = api_from_page(page, "POST", "/api/write",
                                          {"tag": tag, "value": 100, "reason": "test"})
@@ -285,6 +287,7 @@ def test_system_page_for_an_administrator_only(browser, demo):  # noqa: F811
         page.wait_for_url("**/password")
         page.locator("#password-must").wait_for()
         shot(page, "password")
+        assert accessibility_problems(page) == []
         page.goto("/overview")  # not before the password is changed
         page.wait_for_url("**/password")
         page.fill("#old-password", one_time)
