@@ -90,7 +90,7 @@ def test_bad_web_settings_are_reported_at_their_line(tmp_path, lines, needle, me
 
 @pytest.fixture
 def https_daemon(site):
-    cert, key = make_pair(site.cfg.source.parent, "web")
+    cert, _key = make_pair(site.cfg.source.parent, "web")
     port, redirect = free_port(), free_port()
     config = site.cfg.source
     config.write_text(config.read_text().replace(
