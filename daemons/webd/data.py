@@ -43,22 +43,34 @@ def alarmd_request(runtime_dir: Path, message: dict[str, Any], timeout: float = 
     return request_at(Path(runtime_dir) / ALARMD_SOCKET, message, timeout)
 
 
+# Times the history can hold: nanoseconds since 1970 in an int64 end in 2262 ("inf",
+# "1e30" or "0001-01-01" were 500s before this range was checked).
+LATEST_S = 7_258_118_400  # 2200-01-01T00:00:00Z
+
+
 def parse_time(text: str | None, default_ns: int, name: str) -> int:
     """ISO 8601 (2026-12-04T10:00:00Z) or Unix seconds; naive times are UTC."""
     if text is None or text == "":
         return default_ns
     try:
-        return int(float(text) * NS)
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise ApiError(400, f"'{name}' must be ISO 8601 or Unix seconds, not '{text}'",
-                       f"'{name}' debe ser ISO 8601 o segundos Unix, no '{text}'") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * NS)
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise ApiError(400, f"'{name}' must be ISO 8601 or Unix seconds, not '{text}'",
+                           f"'{name}' debe ser ISO 8601 o segundos Unix, no '{text}'"
+                           ) from None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        try:
+            seconds = dt.timestamp()
+        except (OverflowError, ValueError, OSError):
+            seconds = math.nan
+    if not 0 <= seconds < LATEST_S:  # NaN fails this too
+        raise ApiError(400, f"'{name}' must be between 1970 and 2200, not '{text}'",
+                       f"'{name}' debe estar entre 1970 y 2200, no '{text}'")
+    return int(seconds * NS)
 
 
 def _iso(ts_ns: int) -> str:

@@ -198,3 +198,13 @@ def test_malformed_bodies_and_parameters_are_4xx_with_a_message(client, owners):
             bad_requests += 1
             csrf = login(client, "ana") if path == "/api/logout" else csrf
     assert bad_requests >= 12
+
+
+@pytest.mark.parametrize("params", [{"start": "inf"}, {"end": "1e30"}, {"start": "nan"},
+                                    {"start": "0001-01-01"}, {"start": "-5", "end": "10"},
+                                    {"end": "9999-12-31T23:59:59"}])
+def test_history_times_out_of_range_are_400_with_a_message(client, params):
+    login(client, "sam")
+    r = client.get("/api/history/W101.THP", params=params)
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"] and r.json().get("error", {"es": "-"})["es"]
