@@ -10,6 +10,8 @@ BIN    := $(VENV)/bin
 # also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
 DEMO_DEBS := socat python3-venv
 TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
+# webd's HTTPS test makes its certificate with the openssl CLI and checks it with curl.
+TEST_DEBS += openssl curl
 
 .PHONY: demo test lint bench clean system-deps-demo system-deps-test
 
