@@ -156,6 +156,10 @@ class WebDaemon:
                 await asyncio.wait_for(self.task, STOP_GRACE_S + 2)
         if self.sock is not None:
             self.sock.close()
+        hub = getattr(self.server.config.app.state, "live_hub", None) \
+            if self.server is not None else None
+        if hub is not None:
+            hub.close()
         if self.state is not None and self.worker is not None:
             with contextlib.suppress(Exception):
                 await self.worker.call(self.state.gate.audit.append, "system", "system",
