@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import signal
@@ -89,6 +90,12 @@ class Feeder:
         self.seq = 0
         self.changing = False
         self.stop = threading.Event()
+
+    def write_once(self) -> None:
+        self.seq += 1
+        self.values += 1.0
+        self.ring.write_batch(self.idx, np.append(self.seq, self.values), time.time_ns(),
+                              int(Quality.GOOD))
 
     def run(self) -> None:
         next_tick = time.monotonic()
@@ -164,6 +171,47 @@ async def streams(port: int, cookies: list[str], feeder: Feeder, seconds: float,
             else:
                 missed += 1
     return latencies, quiet, busy, missed
+
+
+def per_tick_cpu(runtime_dir: Path, feeder: Feeder, clients: int, ticks: int = 10
+                 ) -> tuple[float, float]:
+    """CPU ms per second of changes: LiveHub (one tick serves every stream) against what
+    webd did before it — each stream its own snapshot, a dict per changed tag
+    (`tag_row`) and its own `json.dumps` — in this process, on the same ring."""
+    from daemons.core.ring import RingDirectory
+    from daemons.core.ring.rows import tag_row
+    from daemons.webd.live import LiveHub
+
+    async def hub_ticks() -> float:
+        hub = LiveHub(runtime_dir)
+        subs = [hub.subscribe("*", lambda n: True) for _ in range(clients)]
+        cpu = 0.0
+        for _ in range(ticks):
+            feeder.write_once()
+            t = time.process_time()
+            hub.tick()
+            cpu += time.process_time() - t
+            for s in subs:
+                while not s.queue.empty():
+                    s.queue.get_nowait()
+        hub.close()
+        return cpu / ticks * 1000
+
+    rings = [RingDirectory(runtime_dir) for _ in range(clients)]
+    last = [r.snapshot().ts_ns.copy() for r in rings]
+    naive = 0.0
+    for _ in range(ticks):
+        feeder.write_once()
+        t = time.process_time()
+        for k, r in enumerate(rings):
+            snap = r.snapshot()
+            moved = np.flatnonzero(snap.ts_ns != last[k])
+            last[k] = snap.ts_ns.copy()
+            json.dumps([tag_row(r, snap, int(i)) for i in moved], ensure_ascii=False)
+        naive += time.process_time() - t
+    for r in rings:
+        r.close()
+    return asyncio.run(hub_ticks()), naive / ticks * 1000
 
 
 def rps(base: str, cookie: str, path: str, clients: int, seconds: float) -> tuple[float, int]:
@@ -252,8 +300,14 @@ def main() -> None:
         me_rps, _ = rps(base, cookies[0], "/api/me", args.rps_clients, args.rps_seconds)
         matched = len(httpx.get(base + f"/api/tags?pattern={pattern}",
                                 cookies={"wg_session": cookies[0]}).json())
+        proc.send_signal(signal.SIGTERM)  # the in-process comparison runs alone
+        proc.wait(10)
+        feeder.stop.set()
+        feeder_thread.join()
+        hub_ms, naive_ms = per_tick_cpu(cfg.paths.runtime_dir, feeder, args.clients)
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -272,6 +326,9 @@ def main() -> None:
           f"{missed} missed)")
     print(f"webd CPU with that load: {busy:.1f} % of one core  target <= 15 %  (baseline: "
           f"the same {args.clients} streams, ring quiet: {quiet:.1f} %)")
+    print(f"one second of changes for {args.clients} streams, in-process CPU: LiveHub "
+          f"{hub_ms:.1f} ms; each stream on its own with dict rows (webd before) "
+          f"{naive_ms:.0f} ms  -> x{naive_ms / hub_ms:.0f}")
     print(f"GET /api/tags of {matched:,} tags ({size / 1024:.0f} KiB): {tags_rps:,.0f} "
           f"requests/s with {args.rps_clients} clients  (baseline GET /api/me: "
           f"{me_rps:,.0f} requests/s)")
