@@ -30,12 +30,13 @@ from daemons.core.ring import RingDirectory, RingError
 from daemons.core.ring.directory import DirectorySnapshot
 from daemons.core.ring.rows import tag_glob, tag_row
 
-POLL_S = 0.25  # at most a quarter of a second added to the rings' own latency
+POLL_S = 0.1  # at most a tenth of a second added to the rings' own latency
 KEEPALIVE_S = 15.0  # a comment line keeps proxies and idle-timeouts from closing the stream
 RECHECK_S = 10.0  # how often a stream re-checks that its session is still valid
-# A stream whose client does not read (this many payloads waiting, ~10 s) is ended; the
-# browser's EventSource reconnects and starts again from the current values.
-MAX_BACKLOG = 40
+# A stream whose client does not read (this many payloads waiting: 10 s even if every
+# tick had changes) is ended; the browser's EventSource reconnects and starts again
+# from the current values.
+MAX_BACKLOG = 100
 
 
 class RowFormatter:
