@@ -34,7 +34,7 @@ from .test_live import free_port
 
 pytestmark = pytest.mark.timeout(120)
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = 12  # per operation and generation mode: ~1,000 requests, well under a minute
+EXAMPLES = 25  # per operation and generation mode: ~900 requests, well under a minute
 # /api/events streams until the client leaves (schemathesis would wait forever) and is
 # covered by test_live.py and test_api_schema.py; /api/logout would end the session the
 # rest of the run uses.
