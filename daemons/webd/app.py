@@ -247,7 +247,8 @@ async def _stream(request: Request, web: WebState, who: Principal, pattern: str
     # One poller for all streams (daemons/webd/live.py): this loop only forwards its
     # ready payloads, re-checks the session and keeps the connection alive.
     hub = hub_of(request.app.state, web.gate.config.paths.runtime_dir)
-    sub = hub.subscribe(pattern, lambda n: web.gate.may_read_tag(who.user, n))
+    sub = hub.subscribe(pattern, lambda n: web.gate.may_read_tag(who.user, n),
+                        (who.user, web.gate))  # a reload brings a new gate (policy)
     last_sent = last_check = time.monotonic()
     try:
         while not sub.ended:

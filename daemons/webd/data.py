@@ -126,7 +126,7 @@ class Api:
         glob = tag_glob(pattern)
         matching = self._mask(("glob", glob), snap.names,
                               lambda n: fnmatch.fnmatchcase(n.lower(), glob))
-        readable = self._mask(("user", user, id(self.gate.tagmap)), snap.names,
+        readable = self._mask(("user", user, self.gate.tagmap_version), snap.names,
                               lambda n: self.gate.may_read_tag(user, n))
         idx = np.flatnonzero(matching & readable)
         return ("[" + ", ".join(self.formatter.texts(self.rings, snap, idx).tolist()) + "]"

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import fnmatch
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -96,17 +96,29 @@ class RowFormatter:
 class Subscription:
     """One stream's queue of ready JSON arrays (str); `ended` when the hub dropped it."""
 
-    def __init__(self, glob: str, may_read: Callable[[str], bool]) -> None:
+    def __init__(self, glob: str, may_read: Callable[[str], bool], reader: Hashable,
+                 masks: dict[tuple, np.ndarray]) -> None:
         self.glob, self.may_read = glob, may_read
+        self.reader = reader  # who reads: streams of the same reader share masks
+        self.masks = masks  # the hub's, for the current layout
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.mask = np.zeros(0, bool)
         self.key = b""  # identical masks share a payload per tick
         self.ended = False
 
     def select(self, names: tuple[str, ...]) -> None:
-        # Per name, but only when a ring's layout changes (a new tag map), not per tick.
-        self.mask = np.array([fnmatch.fnmatchcase(n.lower(), self.glob) and self.may_read(n)
-                              for n in names], bool)
+        # Per name, but only when a ring's layout changes (a new tag map) or a new pattern
+        # or reader comes, not per tick: 20 operators opening the HMI at a shift change
+        # cost one authorization pass, not twenty.
+        key = (self.glob, self.reader)
+        mask = self.masks.get(key)
+        if mask is None:
+            if len(self.masks) >= 256:
+                self.masks.clear()
+            mask = self.masks[key] = np.fromiter(
+                (fnmatch.fnmatchcase(n.lower(), self.glob) and self.may_read(n)
+                 for n in names), bool, len(names))
+        self.mask = mask
         self.key = np.packbits(self.mask).tobytes()
 
     def push(self, payload: str) -> None:
@@ -136,10 +148,16 @@ class LiveHub:
         self.ts = np.zeros(0, np.int64)
         self.quality = np.zeros(0, np.uint32)
         self.seqs: dict[int, int] = {}  # array slot -> sequence number last sent
+        self.masks: dict[tuple, np.ndarray] = {}  # (glob, reader) -> mask, this layout
 
-    def subscribe(self, pattern: str, may_read: Callable[[str], bool]) -> Subscription:
-        """A new stream; its first payload (every value it may see) is already queued."""
-        sub = Subscription(tag_glob(pattern), may_read)
+    def subscribe(self, pattern: str, may_read: Callable[[str], bool],
+                  reader: Hashable = None) -> Subscription:
+        """A new stream; its first payload (every value it may see) is already queued.
+
+        `reader` identifies what `may_read` answers (e.g. the user and the policy in
+        force): streams with equal readers share one mask; None shares nothing."""
+        sub = Subscription(tag_glob(pattern), may_read,
+                           reader if reader is not None else object(), self.masks)
         try:
             snap = self.rings.snapshot()
         except RingError:
@@ -174,6 +192,7 @@ class LiveHub:
 
     def _relayout(self, snap: DirectorySnapshot) -> None:
         self.fmt = RowFormatter(snap)
+        self.masks.clear()
         self._remember(snap)
         subs = [s for s in self.subs if not s.ended]
         for sub in subs:

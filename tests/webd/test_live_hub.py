@@ -97,3 +97,24 @@ def test_a_stream_that_does_not_read_is_ended(ring, tmp_path, monkeypatch):
     slow = run(scenario())
     assert slow.ended
     assert slow.queue.qsize() <= live.MAX_BACKLOG + 2
+
+
+def test_streams_of_one_reader_authorize_each_tag_once(ring, tmp_path):
+    calls: list[str] = []
+
+    def may_read(name: str) -> bool:
+        calls.append(name)
+        return name.startswith("W1.")
+
+    async def scenario():
+        hub = LiveHub(tmp_path)
+        ring.write_batch(np.arange(5), np.arange(5.0), 10**18, int(Quality.GOOD))
+        subs = [hub.subscribe("*", may_read, "oscar") for _ in range(5)]
+        other = hub.subscribe("*", lambda n: True, "sam")
+        firsts = [json.loads(await s.next(1)) for s in (*subs, other)]
+        hub.close()
+        return firsts
+
+    firsts = run(scenario())
+    assert sorted(calls) == sorted([*NAMES, "W1.CARD"])  # one pass for five streams
+    assert all(f == firsts[0] for f in firsts[:5]) and len(firsts[5]) == 6
