@@ -87,6 +87,9 @@ REFUSALS: dict[tuple[str, str], Refused | NoRoleNeeded | Public] = {
         "/api/users/carl/enabled", "oscar", "ana", "users write", {"enabled": True}),
     ("POST", "/api/users/{name}/roles"): Refused(
         "/api/users/carl/roles", "oscar", "ana", "users write", {"roles": ["contractor"]}),
+    # The per-type well views (branch wellviews):
+    ("GET", "/api/wells/{well}/view"): Refused("/api/wells/B201/view", "oscar", "sam",
+                                               "B201 is out of oscar's scope"),
 }
 # Rows for operations that are not (yet) in this tree's schema are allowed: branches are
 # merged one by one, and the table is written for all of them.
