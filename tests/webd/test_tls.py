@@ -112,13 +112,13 @@ def https_daemon(site):
                 proc.kill()
                 pytest.fail(proc.stdout.read().decode())
             time.sleep(0.1)
-    yield base, verify, cert, redirect
+    yield base, verify, cert, redirect, proc
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 0
 
 
 def test_https_with_a_verified_certificate_secure_cookie_and_redirect(https_daemon):
-    base, verify, cert, redirect = https_daemon
+    base, verify, cert, redirect, _proc = https_daemon
     with httpx.Client(base_url=base, verify=verify, timeout=10) as http:
         r = http.post("/api/login", json={"user": "sam", "password": PASSWORD})
         assert r.status_code == 200, r.text
@@ -145,3 +145,21 @@ def test_https_with_a_verified_certificate_secure_cookie_and_redirect(https_daem
     # Plain HTTP on the HTTPS port gets no answer.
     with pytest.raises(httpx.TransportError):
         httpx.get(base.replace("https", "http") + "/api/me", timeout=5)
+
+
+def test_a_renewed_certificate_is_served_after_sighup(https_daemon):
+    base, old_verify, cert, _redirect, proc = https_daemon
+    make_pair(cert.parent, "web")  # a new key and certificate at the same paths
+    new_verify = ssl.create_default_context(cafile=str(cert))
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            assert httpx.get(base + "/api/me", verify=new_verify, timeout=5).status_code == 401
+            break
+        except httpx.ConnectError:  # still the old certificate
+            assert time.monotonic() < deadline, "the renewed certificate was not served"
+            time.sleep(0.2)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(base + "/api/me", verify=old_verify, timeout=5)
+    assert proc.poll() is None
