@@ -16,6 +16,8 @@ TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
 TEST_DEBS += chromium
 UPLOT_DIST := web/node_modules/uplot/dist
 VENDOR := daemons/webd/static/vendor
+# webd's HTTPS test makes its certificate with the openssl CLI and checks it with curl.
+TEST_DEBS += openssl curl
 
 # Test workers (pytest-xdist): most tests wait on daemons and sockets, not the CPU.
 PYTEST_WORKERS ?= 3

@@ -8,8 +8,6 @@ only in a page.  Blocking work runs on the one worker thread (daemons/webd/auth.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,13 +21,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from daemons.core.ring import RingDirectory, RingError
 from daemons.core.service import wellgate_version
 from daemons.webd.auth import ApiError, Gatekeeper, Principal, Worker
 from daemons.webd.data import Api
 from daemons.webd.hmi_routes import routes as hmi_routes
 from daemons.webd.i18n import load_catalogues
-from daemons.webd.live import KEEPALIVE_S, POLL_S, RECHECK_S, ChangeTracker
+from daemons.webd.live import KEEPALIVE_S, RECHECK_S, hub_of
 from daemons.webd.pages import pages_router, static_router
 from daemons.webd.site import SiteViews
 
@@ -178,9 +175,12 @@ async def me(request: Request) -> dict[str, Any]:
 
 @get("/api/tags", guards=READ,
      summary="Live values (same keys as `wellgate tags --json`)")
-async def tags(request: Request, pattern: FromQuery[str] = "*") -> list[dict[str, Any]]:
+async def tags(request: Request, pattern: FromQuery[str] = "*"
+               ) -> Response[list[dict[str, Any]]]:
     web, who = _state(request), _caller(request)
-    return await web.worker.call(web.api.tags, who.user, pattern)
+    # JSON made column-wise by Api.tags_json (the list-of-dicts type is for the schema)
+    return Response(await web.worker.call(web.api.tags_json, who.user, pattern),
+                    media_type="application/json")
 
 
 @get("/api/history/{tag:str}", guards=READ,
@@ -259,11 +259,14 @@ async def events(request: Request, pattern: FromQuery[str] = "*") -> ServerSentE
 
 async def _stream(request: Request, web: WebState, who: Principal, pattern: str
                   ) -> AsyncIterator[ServerSentEventMessage]:
-    rings = RingDirectory(web.gate.config.paths.runtime_dir)
-    tracker = ChangeTracker(rings, pattern, lambda n: web.gate.may_read_tag(who.user, n))
+    # One poller for all streams (daemons/webd/live.py): this loop only forwards its
+    # ready payloads, re-checks the session and keeps the connection alive.
+    hub = hub_of(request.app.state, web.gate.config.paths.runtime_dir)
+    sub = hub.subscribe(pattern, lambda n: web.gate.may_read_tag(who.user, n),
+                        (who.user, web.gate))  # a reload brings a new gate (policy)
     last_sent = last_check = time.monotonic()
     try:
-        while True:
+        while not sub.ended:
             now = time.monotonic()
             if now - last_check >= RECHECK_S:
                 last_check = now
@@ -273,20 +276,16 @@ async def _stream(request: Request, web: WebState, who: Principal, pattern: str
                         await current.worker.call(current.gate.principal, who.token, None)
                     except ApiError:
                         return
-            try:
-                rows = tracker.changes()
-            except RingError:
-                rows = []  # no daemon yet: keep the stream, values come when rings do
-            if rows:
-                last_sent = now
-                yield ServerSentEventMessage(data=json.dumps(rows, ensure_ascii=False),
-                                             event="values")
-            elif now - last_sent >= KEEPALIVE_S:
-                last_sent = now
+            payload = await sub.next(min(RECHECK_S - (now - last_check),
+                                         KEEPALIVE_S - (now - last_sent)) + 0.01)
+            if payload is not None:
+                last_sent = time.monotonic()
+                yield ServerSentEventMessage(data=payload, event="values")
+            elif time.monotonic() - last_sent >= KEEPALIVE_S:
+                last_sent = time.monotonic()
                 yield ServerSentEventMessage(comment="keep-alive")
-            await asyncio.sleep(POLL_S)
     finally:
-        rings.close()
+        hub.unsubscribe(sub)
 
 
 def build_app(web: WebState) -> Litestar:

@@ -103,7 +103,8 @@ class Gatekeeper:
         self.users = UserStore(state)
         self.accounts = Accounts(self.users, self.audit, self.policy, config.access,
                                  hasher=hasher)
-        self.sessions = SessionStore(state)
+        self.sessions = SessionStore(state, idle_s=config.web.session_idle_minutes * 60,
+                                     max_s=config.web.session_max_hours * 3600)
         self.tagmap: TagMap | None = load_tagmap(config)
         self.tagmap_version = store.current_version(config.paths.tagmap_dir) \
             if self.tagmap is not None else -1

@@ -5,7 +5,8 @@ A session survives a webd restart (an operator's panel PC should not log out bec
 the daemon was updated), so it lives in SQLite rather than in memory.  Only the SHA-256
 of the session token is stored: a copy of webd.db does not hand out live sessions.  Each
 session carries its CSRF token (double-submit: the page sends it back in a header) and
-ends after `idle_s` without a request.
+ends after `idle_s` without a request or `max_s` after its login, whichever comes first
+(`[web] session_idle_minutes`, `session_max_hours`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from daemons.core.store import Migration, open_db
 
 DB_NAME = "webd.db"
 IDLE_TIMEOUT_S = 30 * 60.0  # an unattended control-room screen logs itself out
-# Updating last_ns on every request would make each GET a write; a minute's precision
-# on a 30-minute idle timeout is plenty.
+MAX_LIFETIME_S = 12 * 3600.0  # a shift: a stolen cookie is not good forever
+# Updating last_ns on every request would make each GET a write: it is refreshed at most
+# this often (and at most every 1/30 of the idle timeout, so a short timeout stays exact
+# to a few percent).
 TOUCH_EVERY_NS = 60_000_000_000
 
 MIGRATIONS = (
@@ -71,11 +74,15 @@ class SessionStore:
     """Sessions in webd.db; use from one thread (webd's worker thread)."""
 
     def __init__(self, state_dir: Path, *, idle_s: float = IDLE_TIMEOUT_S,
+                 max_s: float = MAX_LIFETIME_S,
                  clock: Callable[[], int] = time.time_ns) -> None:
+        """`max_s` = 0: no limit on a session's total lifetime, only the idle timeout."""
         Path(state_dir).mkdir(parents=True, exist_ok=True)
         self.conn: sqlite3.Connection = open_db(Path(state_dir) / DB_NAME,
                                                 migrations=MIGRATIONS)
         self.idle_ns = int(idle_s * 1e9)
+        self.max_ns = int(max_s * 1e9) if max_s > 0 else None
+        self.touch_ns = min(TOUCH_EVERY_NS, self.idle_ns // 30)
         self.clock = clock
 
     def create(self, user: str) -> Session:
@@ -92,10 +99,11 @@ class SessionStore:
                                 "WHERE token_hash = ?", (_digest(token),)).fetchone()
         if row is None:
             return None
-        if now - row[3] > self.idle_ns:
+        if now - row[3] > self.idle_ns or (self.max_ns is not None
+                                            and now - row[2] > self.max_ns):
             self.delete(token)
             return None
-        if now - row[3] > TOUCH_EVERY_NS:
+        if now - row[3] > self.touch_ns:
             with self.conn:
                 self.conn.execute("UPDATE session SET last_ns = ? WHERE token_hash = ?",
                                   (now, _digest(token)))
@@ -106,9 +114,12 @@ class SessionStore:
             self.conn.execute("DELETE FROM session WHERE token_hash = ?", (_digest(token),))
 
     def prune(self) -> int:
+        now = self.clock()
+        # With no lifetime limit, created_ns < 0 never holds: only idle sessions go.
+        oldest = now - self.max_ns if self.max_ns is not None else -1
         with self.conn:
-            cur = self.conn.execute("DELETE FROM session WHERE last_ns < ?",
-                                    (self.clock() - self.idle_ns,))
+            cur = self.conn.execute("DELETE FROM session WHERE last_ns < ? OR created_ns < ?",
+                                    (now - self.idle_ns, oldest))
         return cur.rowcount
 
     # --- preferences (the pages' language per user) ---------------------------------------

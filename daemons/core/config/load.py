@@ -39,6 +39,7 @@ from daemons.core.config.model import (
     WellConfig,
 )
 from daemons.core.config.reader import Problems, Section
+from daemons.core.config.tls import check_pair
 from daemons.core.config.wellparams import read_well_tables
 from daemons.core.problems import Problem, ValidationError
 from daemons.core.roles import WELL_TYPES
@@ -91,7 +92,7 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
     wells = _wells(root, problems)
     mqtt = _mqtt(root.sub("mqtt") or Section({}, ("mqtt",), problems))
     opcua = _server(root.sub("opcua") or Section({}, ("opcua",), problems), OpcuaSection, 4840)
-    web = _server(root.sub("web") or Section({}, ("web",), problems), WebSection, 8080)
+    web = _web(root.sub("web") or Section({}, ("web",), problems), base)
     services = _services(root, problems)
     access = _access(root.sub("access") or Section({}, ("access",), problems), base)
     notify = _notify(root.sub("notify") or Section({}, ("notify",), problems))
@@ -381,6 +382,41 @@ def _server(s: Section, cls: Any, port: int) -> Any:
     out = cls(enabled=s.get_bool("enabled", True), bind=s.get_str("bind", "0.0.0.0"),
               port=s.get_int("port", port, minval=0, maxval=65535))
     s.finish()
+    return out
+
+
+def _web(s: Section, base: Path) -> WebSection:
+    """[web]: address, HTTPS (certificate and key checked here) and session lifetimes."""
+    def path(key: str) -> Path | None:
+        value = s.get_str(key, "")
+        if not value:
+            return None
+        return (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+
+    cert, key = path("tls_cert"), path("tls_key")
+    redirect = s.get_int("http_redirect_port", 0, minval=0, maxval=65535)
+    out = WebSection(
+        enabled=s.get_bool("enabled", True), bind=s.get_str("bind", "0.0.0.0"),
+        port=s.get_int("port", 8080, minval=0, maxval=65535), tls_cert=cert, tls_key=key,
+        http_redirect_port=redirect,
+        session_idle_minutes=s.get_float("session_idle_minutes", 30.0, minval=1,
+                                         maxval=24 * 60),
+        session_max_hours=s.get_float("session_max_hours", 12.0, minval=0, maxval=24 * 31))
+    s.finish()
+    if (cert is None) != (key is None):
+        missing, given = ("tls_key", "tls_cert") if key is None else ("tls_cert", "tls_key")
+        s.error(given, f"'{given}' needs '{missing}' too (HTTPS takes both)",
+                f"'{given}' requiere también '{missing}' (HTTPS necesita ambos)")
+    elif cert is not None and key is not None:
+        for where, en, es in check_pair(cert, key):
+            s.error(where, en, es)
+    if redirect and not out.tls:
+        s.error("http_redirect_port", "'http_redirect_port' redirects to HTTPS: set "
+                "'tls_cert' and 'tls_key' too", "'http_redirect_port' redirige a HTTPS: "
+                "configure también 'tls_cert' y 'tls_key'")
+    elif redirect and redirect == out.port:
+        s.error("http_redirect_port", "'http_redirect_port' must differ from 'port'",
+                "'http_redirect_port' debe ser distinto de 'port'")
     return out
 
 

@@ -154,6 +154,16 @@ class WebSection:
     enabled: bool
     bind: str
     port: int
+    # webd's HTTPS (docs/webd.md): on when both paths are set, checked at load.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    http_redirect_port: int = 0  # a plain-HTTP listener redirecting to HTTPS; 0 = none
+    session_idle_minutes: float = 30.0  # a session ends after this long without a request
+    session_max_hours: float = 12.0  # … and this long after its login (0 = no limit)
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
 
 
 @dataclass(frozen=True, slots=True)

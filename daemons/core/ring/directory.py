@@ -49,6 +49,7 @@ class RingDirectory:
         self.runtime_dir = Path(runtime_dir)
         self.busy_timeout = busy_timeout
         self._readers: dict[str, RingReader] = {}
+        self._layout: tuple | None = None  # (rings' names and units, merged static parts)
 
     def _scan(self) -> dict[str, str]:
         """Open new ring files, drop vanished ones; returns ring -> error for bad ones."""
@@ -92,7 +93,28 @@ class RingDirectory:
             detail = "; ".join(f"{r}: {e}" for r, e in sorted(errors.items()))
             raise RingError(self.runtime_dir, f"no readable ring file ({detail})")
         snaps = list(parts.values())
-        names = tuple(n for s in snaps for n in s.names)
+        names, units, segment, index, duplicates = self._static(parts)
+        return DirectorySnapshot(
+            names=names,
+            units=units,
+            values=np.concatenate([s.values for s in snaps]),
+            ts_ns=np.concatenate([s.ts_ns for s in snaps]),
+            quality=np.concatenate([s.quality for s in snaps]),
+            is_array=np.concatenate([s.is_array for s in snaps]),
+            segment=segment,
+            segments=MappingProxyType(parts),
+            index=index,
+            duplicates=duplicates,
+            errors=MappingProxyType(errors))
+
+    def _static(self, parts: Mapping[str, Snapshot]) -> tuple:
+        """Names, units, segment, index and duplicates of the merged layout: per-tag Python
+        work, so made again only when a ring's layout changes (webd snapshots 5,000 tags
+        several times a second; bench/webd.py)."""
+        key = tuple((ring, s.names, s.units) for ring, s in parts.items())
+        if self._layout is not None and self._layout[0] == key:
+            return self._layout[1]
+        names = tuple(n for s in parts.values() for n in s.names)
         index: dict[str, int] = {}
         duplicates = []
         for i, name in enumerate(names):
@@ -100,18 +122,11 @@ class RingDirectory:
                 duplicates.append(name)
             else:
                 index[name] = i
-        return DirectorySnapshot(
-            names=names,
-            units=tuple(u for s in snaps for u in s.units),
-            values=np.concatenate([s.values for s in snaps]),
-            ts_ns=np.concatenate([s.ts_ns for s in snaps]),
-            quality=np.concatenate([s.quality for s in snaps]),
-            is_array=np.concatenate([s.is_array for s in snaps]),
-            segment=tuple(r for r, s in parts.items() for _ in s.names),
-            segments=MappingProxyType(parts),
-            index=MappingProxyType(index),
-            duplicates=tuple(duplicates),
-            errors=MappingProxyType(errors))
+        static = (names, tuple(u for s in parts.values() for u in s.units),
+                  tuple(r for r, s in parts.items() for _ in s.names),
+                  MappingProxyType(index), tuple(duplicates))
+        self._layout = (key, static)
+        return static
 
     def _reader_of(self, name: str) -> RingReader:
         self._scan()

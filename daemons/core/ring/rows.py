@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daemons.core.quality import detail, severity
 from daemons.core.ring.directory import DirectorySnapshot, RingDirectory
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def iso_utc(ts_ns: int) -> str | None:
     """2026-12-04T22:48:49.123Z, or None for a time that was never set (0)."""
     if ts_ns <= 0:
         return None
-    return datetime.fromtimestamp(ts_ns / 1e9, UTC).isoformat(
+    # Integer microseconds, not ts_ns / 1e9: a float rounds x.9999996 s up to the next
+    # millisecond, and webd's vectorised rows (numpy datetime64) truncate like this.
+    return (EPOCH + timedelta(microseconds=ts_ns // 1000)).isoformat(
         timespec="milliseconds").replace("+00:00", "Z")
 
 
