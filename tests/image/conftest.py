@@ -35,6 +35,14 @@ class Image:
                               text=True, timeout=timeout, env=bare_env(home),
                               cwd=home, **kw)  # type: ignore[call-overload]
 
+    def start(self, program: str, *args: str, home: Path, log: Path,
+              **env: str) -> subprocess.Popen:
+        """A long-running program of the bundle, its output to `log`."""
+        with log.open("ab") as out:
+            return subprocess.Popen([str(self.dir / program), *args], stdout=out,
+                                    stderr=subprocess.STDOUT, env=bare_env(home, **env),
+                                    cwd=home)
+
 
 def _build(what: str) -> None:
     if shutil.which("patchelf") is None or shutil.which("strip") is None:
