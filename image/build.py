@@ -22,6 +22,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "image" / "wellgate.spec"
@@ -89,6 +90,26 @@ def build_bundle(out: Path = DEFAULT_OUT, *, force: bool = False) -> Path:
     return target
 
 
+def build_package(out: Path, deb: Any, *, update_keys: list[Path], force: bool = False) -> Path:
+    """Pack (or reuse) the .deb of the current bundle."""
+    h = hashlib.sha256((out / "bundle.stamp").read_bytes())
+    inputs = [ROOT / "image" / "deb.py", ROOT / "config" / "gateway.toml", *update_keys]
+    for folder in ("image/debian", "image/systemd", "systemd"):
+        inputs += _files(ROOT / folder)
+    for path in inputs:
+        h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    stamp, want = out / "deb.stamp", h.hexdigest()
+    path = out / deb.deb_name(build_info(out))
+    if not force and path.exists() and stamp.exists() and stamp.read_text().strip() == want:
+        return path
+    stamp.unlink(missing_ok=True)
+    started = time.monotonic()
+    path = deb.build_deb(bundle_dir(out), out, update_keys=update_keys)
+    stamp.write_text(want + "\n")
+    print(f"package built in {time.monotonic() - started:.1f} s")
+    return path
+
+
 def tree_size(folder: Path) -> int:
     """Bytes of the regular files under `folder` (links counted once, as on disk)."""
     return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file()
@@ -114,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT / "image"))
         import deb  # image/deb.py, beside this file
 
-        path = deb.build_deb(bundle_dir(out), out, update_keys=args.update_key)
+        path = build_package(out, deb, update_keys=args.update_key, force=args.force)
         print(f"package: {path}")
     return 0
 
