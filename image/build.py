@@ -28,8 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "image" / "wellgate.spec"
 DEFAULT_OUT = ROOT / "build" / "image"
 # What the bundle is made from: a change in any of these rebuilds it.
-INPUT_DIRS = ("daemons", "config", "tagmaps", "alarms")
-INPUT_FILES = ("image/wellgate.spec", "image/multicall.py", "pyproject.toml")
+INPUT_DIRS = ("daemons", "config", "tagmaps", "alarms", "systemd", "image/systemd",
+              "image/debian")
+INPUT_FILES = ("image/wellgate.spec", "image/multicall.py", "image/install.sh",
+               "pyproject.toml")
 
 
 def bundle_dir(out: Path) -> Path:
