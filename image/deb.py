@@ -32,9 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 GATEWAY_UNITS = ("acqd", "calcd", "alarmd", "forwardd", "opcuad", "webd")
 MAINTAINER = "wellgate developers <wellgate-dev@example.com>"
-# The bundle links libc and libz/libffi … from the system only through its own copies,
-# except glibc itself (the build machine's: Debian 12 has 2.36).
-DEPENDS = "libc6 (>= 2.36), systemd (>= 252)"
+# The bundle carries its own libraries except glibc, which must be at least the build
+# machine's (PyInstaller's advice: build on the oldest system you target); systemd 252
+# is what the units are written for (systemd/README.md).
+SYSTEMD_DEPENDS = "systemd (>= 252)"
 DESCRIPTION = """\
 oil & gas edge gateway: Modbus acquisition, calculations, alarms, HMI
  wellgate polls Modbus RTU and TCP field devices, keeps compressed history,
@@ -90,6 +91,18 @@ def _changelog(version: str) -> bytes:
     return gzip.compress(text.encode(), mtime=0)
 
 
+def depends() -> str:
+    """Depends: glibc at least the build machine's (upstream part of its version)."""
+    try:
+        version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libc6"],
+                                 capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        version = ""
+    upstream = version.split(":")[-1].split("-")[0]
+    libc = f"libc6 (>= {upstream})" if upstream else "libc6"
+    return f"{libc}, {SYSTEMD_DEPENDS}"
+
+
 def _installed_kb(tree: Path) -> int:
     return sum(p.lstat().st_size for p in tree.rglob("*") if not p.is_dir()) // 1024 + 1
 
@@ -125,7 +138,7 @@ def stage(bundle: Path, tree: Path, *, update_keys: list[Path] | None = None) ->
     debian = tree / "DEBIAN"
     control = (f"Package: wellgate\nVersion: {version}\nArchitecture: {info['arch']}\n"
                f"Maintainer: {MAINTAINER}\nInstalled-Size: {_installed_kb(tree)}\n"
-               f"Depends: {DEPENDS}\nSection: misc\nPriority: optional\n"
+               f"Depends: {depends()}\nSection: misc\nPriority: optional\n"
                f"Description: {DESCRIPTION}\n")
     _write(debian / "control", control)
     _write(debian / "conffiles", "".join(f"{c}\n" for c in conffiles))

@@ -93,6 +93,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return _change(args, console, layout)
     except UpdateError as exc:
         raise _error(exc) from exc
+    except OSError as exc:  # a root that is not writable, a file that vanished …
+        raise CommandError(f"update {args.action}: {exc}",
+                           f"update {args.action}: {exc}") from exc
 
 
 def _keygen(args: argparse.Namespace, console: Console) -> int:
