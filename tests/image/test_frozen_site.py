@@ -164,3 +164,58 @@ def test_frozen_acqd_polls_the_simulated_site_and_wellgate_tags_reads_it(image, 
         if acqd is not None:
             stop(acqd)
         stop(sim)
+
+
+WEB_GATEWAY = """\
+[gateway]
+site = "frozen web test"
+language = "en"
+
+[paths]
+runtime_dir = "run"
+state_dir = "state"
+tagmap_dir = "tagmaps"
+
+[web]
+bind = "127.0.0.1"
+port = {port}
+
+[service.webd]
+metrics_port = 0
+"""
+
+
+def test_frozen_webd_serves_its_api(image, tmp_path):
+    """Litestar and uvicorn load their parts dynamically: the frozen webd answers HTTP
+    (the OpenAPI schema, and a refusal without a session), not only READY."""
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "gateway.toml"
+    config.write_text(WEB_GATEWAY.format(port=port))
+    (tmp_path / "tagmaps").mkdir()
+    log = tmp_path / "webd.log"
+    webd = image.start("webd", "--config", str(config), home=tmp_path, log=log)
+    base = f"http://127.0.0.1:{port}"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+
+    def schema() -> dict | None:
+        assert webd.poll() is None, log.read_text()
+        try:
+            with direct.open(f"{base}/schema/openapi.json", timeout=2) as r:
+                return json.loads(r.read())
+        except OSError:
+            return None
+
+    try:
+        spec = wait_for(schema, 60, "the frozen webd's OpenAPI schema", log)
+        assert "/api/status" in spec["paths"]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            direct.open(f"{base}/api/status", timeout=5)
+        assert refused.value.code == 401
+        assert "log in first" in json.loads(refused.value.read())["error"]["en"]
+    finally:
+        assert stop(webd) == 0, log.read_text()[-3000:]
