@@ -96,3 +96,19 @@ def test_not_an_update_file(site, tmp_path):
     junk.write_bytes(b"MZ this is not a tar file at all" * 100)
     with pytest.raises(UpdateError, match=r"damaged or truncated|not a wellgate update"):
         verify(junk, keys(site), "amd64")
+
+
+def test_a_signed_link_out_of_the_tree_is_refused_at_unpack(site, tmp_path):
+    """The signature proves who built it, not that it is harmless: a link leaving the
+    version's directory is refused and nothing stays behind."""
+    tree = site.tree("2.0.0")
+    (tree / "_internal" / "escape").symlink_to("../../../etc")
+    out = tmp_path / "evil.wgu"
+    from daemons.core.update.bundle import build
+
+    build(tree, out, site.key, arch="amd64")
+    verified = verify(out, keys(site), "amd64")
+    dest = tmp_path / "unpacked"
+    with pytest.raises(UpdateError, match="points outside its folder"):
+        unpack(verified, dest)
+    assert not dest.exists()

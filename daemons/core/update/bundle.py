@@ -254,6 +254,11 @@ def _extract_one(tar: tarfile.TarFile, member: tarfile.TarInfo, files: dict[str,
         raise _refuse(path, f"'{member.name}' is not in the signed manifest",
                       f"'{member.name}' no está en el manifiesto firmado")
     target = dest / member.name
+    if target.parent.resolve() != dest.resolve().joinpath(*PurePosixPath(member.name).parent.parts):
+        # Written through a link: even a link that stays inside the tree would make the
+        # lexical checks of the next links meaningless.
+        raise _refuse(path, f"'{member.name}' lies under a link",
+                      f"'{member.name}' está bajo un enlace")
     if entry["type"] == "dir" and member.isdir():
         target.mkdir(exist_ok=True)
         target.chmod(0o755)
