@@ -13,6 +13,8 @@ and packs OUT/wellgate_<version>_<arch>.deb with dpkg-deb (image/deb.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -20,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,19 @@ def tree_size(folder: Path) -> int:
                and not p.is_symlink())
 
 
+@contextlib.contextmanager
+def build_lock(out: Path) -> Iterator[None]:
+    """One build at a time per build directory: test workers (pytest-xdist) that all
+    need the image wait for the first one's build and then find it up to date."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / ".build.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="build the wellgate gateway image")
     parser.add_argument("what", nargs="?", choices=("bundle", "deb", "all"), default="all")
@@ -129,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
                         "/etc/wellgate/update-keys/ (repeatable)")
     args = parser.parse_args(argv)
     out = args.out.resolve()
+    with build_lock(out):
+        return _build(args, out)
+
+
+def _build(args: argparse.Namespace, out: Path) -> int:
     if args.what in ("bundle", "all"):
         build_bundle(out, force=args.force)
     if args.what in ("deb", "all"):

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# The first test of a session builds the image (image/build.py; reused afterwards):
+# longer than the suite's per-test timeout on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(900)
+
 GATEWAY_DAEMONS = ("acqd", "calcd", "alarmd", "forwardd", "opcuad", "webd")
 
 

@@ -8,9 +8,15 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 TREE = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TREE / "image"))
 import multicall  # noqa: E402  image/multicall.py, the bundle's entry
+
+# The first test of a session builds the image (image/build.py; reused afterwards):
+# longer than the suite's per-test timeout on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(900)
 
 
 def test_help_from_the_bundle(image, tmp_path):

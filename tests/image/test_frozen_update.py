@@ -8,6 +8,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+# The first test of a session builds the image (image/build.py; reused afterwards):
+# longer than the suite's per-test timeout on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(900)
+
 GATEWAY = """\
 [gateway]
 site = "frozen update test"

@@ -6,6 +6,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
+# The first test of a session builds the image (image/build.py; reused afterwards):
+# longer than the suite's per-test timeout on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(900)
+
 
 def sh(*argv: str) -> subprocess.CompletedProcess:
     done = subprocess.run(list(argv), capture_output=True, text=True, timeout=300,
