@@ -96,9 +96,13 @@ def test_reference_files_are_bundled(image):
         shipped = sorted(p.name for p in (TREE / folder).iterdir() if p.is_file())
         assert sorted(p.name for p in (internal / folder).iterdir()) == shipped
     assert (internal / "daemons" / "core" / "access" / "common-passwords.txt").is_file()
-    static = TREE / "daemons" / "webd" / "static"
-    if static.is_dir():  # the web UI's files, once merged
-        assert (internal / "daemons" / "webd" / "static").is_dir()
+    for folder in ("static", "templates"):  # the web HMI's files (uPlot in static/vendor)
+        src = TREE / "daemons" / "webd" / folder
+        if src.is_dir():
+            have = {p.relative_to(src) for p in src.rglob("*") if p.is_file()
+                    and "__pycache__" not in p.parts}
+            bundled = internal / "daemons" / "webd" / folder
+            assert {p.relative_to(bundled) for p in bundled.rglob("*") if p.is_file()} == have
 
 
 def test_multicall_table_unit():

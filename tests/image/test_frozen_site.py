@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+TREE = Path(__file__).resolve().parents[2]
 # The first test of a session builds the image (image/build.py; reused afterwards):
 # longer than the suite's per-test timeout on a loaded 2-core machine.
 pytestmark = pytest.mark.timeout(900)
@@ -221,5 +222,8 @@ def test_frozen_webd_serves_its_api(image, tmp_path):
             direct.open(f"{base}/api/status", timeout=5)
         assert refused.value.code == 401
         assert "log in first" in json.loads(refused.value.read())["error"]["en"]
+        if (TREE / "daemons" / "webd" / "templates").is_dir():  # the HTML pages, once merged
+            with direct.open(f"{base}/login", timeout=5) as page:
+                assert page.status == 200 and b"<form" in page.read()
     finally:
         assert stop(webd) == 0, log.read_text()[-3000:]
