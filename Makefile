@@ -9,7 +9,10 @@ BIN    := $(VENV)/bin
 # Debian packages: the demo needs socat (RS-485 over pseudo-terminal pairs); the tests
 # also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
 DEMO_DEBS := socat python3-venv
-TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
+# The gateway image (image/): strip (binutils) and patchelf finish the bundle's shared
+# objects, lintian checks the .deb (dpkg-deb packs it: part of dpkg).
+IMAGE_DEBS := binutils patchelf lintian
+TEST_DEBS := $(DEMO_DEBS) mbpoll systemd $(IMAGE_DEBS)
 # webd's pages: npm installs uPlot (web/package-lock.json; Debian's npm package only when
 # no npm is on the PATH, as a NodeSource nodejs brings its own); the browser tests drive
 # Debian's chromium with Playwright.
@@ -22,7 +25,7 @@ TEST_DEBS += openssl curl
 # Test workers (pytest-xdist): most tests wait on daemons and sockets, not the CPU.
 PYTEST_WORKERS ?= 3
 
-.PHONY: demo test lint bench clean system-deps-demo system-deps-test web
+.PHONY: demo test lint bench clean system-deps-demo system-deps-test web image system-deps-image
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wellgate needs Python >= 3.11")'
@@ -57,6 +60,13 @@ lint: $(BIN)/.installed
 
 test: system-deps-test $(BIN)/.installed web lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+system-deps-image:
+	@scripts/ensure-system-packages.sh $(IMAGE_DEBS)
+
+# The frozen bundle and wellgate_<version>_<arch>.deb in build/image/ (docs/image.md).
+image: system-deps-image $(BIN)/.installed web
+	$(BIN)/python image/build.py all
 
 bench: $(BIN)/.installed
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

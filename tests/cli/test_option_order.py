@@ -33,6 +33,12 @@ SAMPLES: dict[tuple[str, ...], list[tuple[list[str], list[str]]]] = {
     ("write",): [(["W1.SP", "-5"], ["--reason", "test"])],
     ("simulate", "run"): [([], ["--site", "{tmp}/missing.toml", "--dir", "{tmp}/sim"])],
     ("simulate", "event"): [(["rpc1", "kick", "a=1", "b=2"], ["--dir", "{tmp}/sim"])],
+    # Would write a key pair into the working directory (and then refuse to overwrite it).
+    ("update", "keygen"): [(["k"], ["--dir", "{tmp}/missing"])],
+    # Never the machine's own /opt/wellgate, nor its systemd.
+    ("update", "apply"): [(["x.wgu"], ["--root", "{tmp}", "--service-manager", "none"])],
+    ("update", "rollback"): [([], ["--root", "{tmp}", "--service-manager", "none"])],
+    ("update", "status"): [([], ["--root", "{tmp}"])],
 }
 
 
