@@ -28,6 +28,7 @@ from daemons.core.service import wellgate_version
 from daemons.webd.auth import ApiError, Gatekeeper, Principal, Worker
 from daemons.webd.data import Api
 from daemons.webd.live import KEEPALIVE_S, POLL_S, RECHECK_S, ChangeTracker
+from daemons.webd.wellviews.views import well_view
 
 SESSION_COOKIE = "wg_session"
 CSRF_COOKIE = "wg_csrf"  # readable by the page's script: it echoes it in X-CSRF-Token
@@ -277,7 +278,8 @@ async def _stream(request: Request, web: WebState, who: Principal, pattern: str
 def build_app(web: WebState) -> Litestar:
     app = Litestar(
         route_handlers=[login, logout, me, tags, history, wells, well, alarms, ack, shelve,
-                        write, status, events],
+                        write, status, events,
+                        well_view],
         exception_handlers={ApiError: _api_error},
         middleware=[security_headers],
         openapi_config=OpenAPIConfig(title="wellgate webd", version=wellgate_version(),
