@@ -193,7 +193,9 @@ TEST_PI, TEST_PWF, TEST_LIQUID = 1.5, 1800.0, 900.0
 
 def surface_card(phase: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     a = np.linspace(0.0, 2 * np.pi, CARD_POINTS, endpoint=False)
-    return 43.0 * (1 - np.cos(a)), 12000.0 + 4000.0 * np.sin(a + phase)
+    # upstroke carries the fluid load, downstroke does not; `phase` makes cards differ
+    return 43.0 * (1 - np.cos(a)), (11000.0 + 3500.0 * np.tanh(3 * np.sin(a))
+                                     + 600.0 * np.sin(2 * a + phase))
 
 
 def pump_card() -> tuple[np.ndarray, np.ndarray]:

@@ -93,11 +93,12 @@ class ViewSource:
                 self.tags[role] = name
 
     def use_calcs(self, *names: str) -> None:
-        """Add calcd's results under their names (upper case), when calcd publishes them
-        or history has them (a calc that never ran has neither)."""
+        """Add calcd's results under their names (upper case) that calcd's ring holds: a
+        result of a calculation this well's inputs do not feed is left out, not shown
+        as a bad value."""
         for name in names:
             tag = calc_tag(self.well.id, name)
-            if self.gate.may_read_tag(self.user, tag):
+            if tag in self.rows and self.gate.may_read_tag(self.user, tag):
                 self.tags[name] = tag
 
     # -- live values -------------------------------------------------------------------
