@@ -10,6 +10,9 @@ BIN    := $(VENV)/bin
 # also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
 DEMO_DEBS := socat python3-venv
 TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
+# webd's well-view browser tests: Playwright drives Debian's chromium; npm fetches uPlot
+# when daemons/webd/static/vendor has no copy yet.
+TEST_DEBS += chromium npm
 
 .PHONY: demo test lint bench clean system-deps-demo system-deps-test
 

@@ -156,6 +156,7 @@ def test_flowing_well_test_and_ipr(views):
     assert ipr["rate_bpd"][-1] == pytest.approx(0.0)  # pwf = reservoir pressure
     assert ipr["test_point"] == {"pwf_psi": TEST_PWF, "rate_bpd": 900.0}
     assert v["tags"]["test_oil_rate"] == "SEP.QOIL"  # the site's test separator
+    assert v["values"]["test_oil_rate"]["value"] == 640.0
 
 
 def test_drilling_kill_sheet_pits_and_depth(views):

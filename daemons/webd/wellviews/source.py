@@ -125,6 +125,14 @@ class ViewSource:
                 "quality": severity(int(quality)), "seq": int(seq)}
 
     def values(self) -> dict[str, dict[str, Any] | None]:
+        """Live rows of every view key; a tag outside the well's prefix (a site tag such
+        as the test separator's) is read by its name."""
+        for tag in set(self.tags.values()) - set(self.rows):
+            try:
+                self.rows.update({r["tag"]: r for r in collect(self.rings, tag)
+                                  if r["tag"] == tag})
+            except RingError:
+                break
         return {k: self.rows.get(t) for k, t in self.tags.items()}
 
     # -- history -----------------------------------------------------------------------

@@ -36,7 +36,9 @@ export async function mount(section, ctx) {
       depthBox.append(c);
       return c;
     });
-    const trackCharts = TRACKS.filter((k) => k in view.parameters_vs_depth).map((k) => {
+    // a track per parameter that has history over the window (no empty tracks)
+    const hasData = (k) => (view.parameters_vs_depth[k] || []).some((v) => v !== null);
+    const trackCharts = TRACKS.filter(hasData).map((k) => {
       const box = el("div", { class: "wv-track" });
       tracks.append(box);
       const c = new XYChart(ctx, box, { title: label(ctx, k), xLabel: view.values[k]?.units || "",
