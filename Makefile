@@ -10,11 +10,14 @@ BIN    := $(VENV)/bin
 # also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
 DEMO_DEBS := socat python3-venv
 TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
-# webd's well-view browser tests: Playwright drives Debian's chromium; npm fetches uPlot
-# when daemons/webd/static/vendor has no copy yet.
-TEST_DEBS += chromium npm
+# webd's pages: npm installs uPlot (web/package-lock.json; Debian's npm package only when
+# no npm is on the PATH, as a NodeSource nodejs brings its own); the browser tests drive
+# Debian's chromium with Playwright.
+TEST_DEBS += chromium
+UPLOT_DIST := web/node_modules/uplot/dist
+VENDOR := daemons/webd/static/vendor
 
-.PHONY: demo test lint bench clean system-deps-demo system-deps-test
+.PHONY: demo test lint bench clean system-deps-demo system-deps-test web
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wellgate needs Python >= 3.11")'
@@ -29,17 +32,29 @@ system-deps-demo:
 system-deps-test:
 	@scripts/ensure-system-packages.sh $(TEST_DEBS)
 
-demo: system-deps-demo $(BIN)/.installed
+# uPlot for webd's trends, from web/package-lock.json, copied where webd serves it.
+web: $(VENDOR)/uPlot.iife.min.js $(VENDOR)/uPlot.min.css
+
+$(UPLOT_DIST)/uPlot.iife.min.js $(UPLOT_DIST)/uPlot.min.css: web/package-lock.json
+	@command -v npm >/dev/null || scripts/ensure-system-packages.sh npm
+	cd web && npm ci --no-audit --no-fund
+	@touch $(UPLOT_DIST)/uPlot.iife.min.js $(UPLOT_DIST)/uPlot.min.css
+
+$(VENDOR)/%: $(UPLOT_DIST)/%
+	@mkdir -p $(VENDOR)
+	cp $< $@
+
+demo: system-deps-demo $(BIN)/.installed web
 	$(BIN)/wellgate demo $(DEMO_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test: system-deps-test $(BIN)/.installed lint
+test: system-deps-test $(BIN)/.installed web lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info web/node_modules $(VENDOR)

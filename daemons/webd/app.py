@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -27,14 +27,18 @@ from daemons.core.ring import RingDirectory, RingError
 from daemons.core.service import wellgate_version
 from daemons.webd.auth import ApiError, Gatekeeper, Principal, Worker
 from daemons.webd.data import Api
+from daemons.webd.hmi_routes import routes as hmi_routes
+from daemons.webd.i18n import load_catalogues
 from daemons.webd.live import KEEPALIVE_S, POLL_S, RECHECK_S, ChangeTracker
+from daemons.webd.pages import pages_router, static_router
+from daemons.webd.site import SiteViews
 from daemons.webd.wellviews.views import well_view
 
 SESSION_COOKIE = "wg_session"
 CSRF_COOKIE = "wg_csrf"  # readable by the page's script: it echoes it in X-CSRF-Token
 CSRF_HEADER = "x-csrf-token"
 SECURITY_HEADERS = (
-    # No inline scripts or styles: the pages (next increment) load ES modules from /static.
+    # No inline scripts or styles: the pages load ES modules and CSS from /static.
     (b"content-security-policy", b"default-src 'self'; script-src 'self'; "
                                  b"style-src 'self'; img-src 'self' data:; "
                                  b"frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
@@ -178,12 +182,21 @@ async def tags(request: Request, pattern: FromQuery[str] = "*") -> list[dict[str
     return await web.worker.call(web.api.tags, who.user, pattern)
 
 
-@get("/api/history/{tag:str}", guards=READ, summary="A decimated trend from history")
+@get("/api/history/{tag:str}", guards=READ,
+     summary="A decimated trend from history (JSON, or CSV with ?format=csv)")
 async def history(request: Request, tag: FromPath[str],
                   start: FromQuery[str | None] = None, end: FromQuery[str | None] = None,
-                  points: FromQuery[int] = 500) -> dict[str, Any]:
+                  points: FromQuery[int] = 500,
+                  format: FromQuery[Literal["json", "csv"]] = "json") -> Response:
     web, who = _state(request), _caller(request)
-    return await web.worker.call(web.api.history, who.user, tag, start, end, points)
+    if format == "csv":
+        views = SiteViews(web.gate, web.api)
+        text = await web.worker.call(views.history_csv, who.user, tag, start, end, points)
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in tag)
+        return Response(text, media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="{safe}.csv"'})
+    return Response(await web.worker.call(web.api.history, who.user, tag, start, end,
+                                          points))
 
 
 @get("/api/wells", guards=READ, summary="The wells the user may see")
@@ -278,8 +291,8 @@ async def _stream(request: Request, web: WebState, who: Principal, pattern: str
 def build_app(web: WebState) -> Litestar:
     app = Litestar(
         route_handlers=[login, logout, me, tags, history, wells, well, alarms, ack, shelve,
-                        write, status, events,
-                        well_view],
+                        write, status, events, *hmi_routes(READ, CHANGE), pages_router(),
+                        static_router(), well_view],
         exception_handlers={ApiError: _api_error},
         middleware=[security_headers],
         openapi_config=OpenAPIConfig(title="wellgate webd", version=wellgate_version(),
@@ -287,5 +300,6 @@ def build_app(web: WebState) -> Litestar:
         debug=False,
     )
     app.state.web = web
+    app.state.catalogues = load_catalogues()  # a broken catalogue stops webd at start
     return app
 

@@ -1,4 +1,5 @@
-"""webd's own small database: browser sessions, <state_dir>/webd.db.
+"""webd's own small database: browser sessions and the users' page preferences (the
+language), <state_dir>/webd.db.
 
 A session survives a webd restart (an operator's panel PC should not log out because
 the daemon was updated), so it lives in SQLite rather than in memory.  Only the SHA-256
@@ -36,6 +37,15 @@ MIGRATIONS = (
             last_ns INTEGER NOT NULL
         );
         CREATE INDEX session_user ON session(user);
+    """),
+    Migration(2, "preferences", """
+        CREATE TABLE preference (
+            user TEXT NOT NULL,
+            key TEXT NOT NULL,             -- 'language'
+            value TEXT NOT NULL,
+            changed_ns INTEGER NOT NULL,
+            PRIMARY KEY (user, key)
+        );
     """),
 )
 
@@ -100,6 +110,18 @@ class SessionStore:
             cur = self.conn.execute("DELETE FROM session WHERE last_ns < ?",
                                     (self.clock() - self.idle_ns,))
         return cur.rowcount
+
+    # --- preferences (the pages' language per user) ---------------------------------------
+
+    def preference(self, user: str, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM preference WHERE user = ? AND key = ?",
+                                (user, key)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_preference(self, user: str, key: str, value: str) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO preference VALUES (?, ?, ?, ?)",
+                              (user, key, value, self.clock()))
 
     def close(self) -> None:
         self.conn.close()

@@ -1,0 +1,79 @@
+// What every page has: the language switch, logout, notices and small DOM helpers.
+import { api, t, lang } from "/static/js/ctx.js";
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+export function notice(text, kind = "info") {
+  const box = document.getElementById("notice");
+  if (!box) return;
+  box.textContent = text;
+  box.className = `notice ${kind}`;
+  box.hidden = !text;
+}
+
+export function fmtValue(v) {
+  if (v === null || v === undefined) return "—";
+  if (Array.isArray(v)) return t("tags.array", { n: v.length });
+  if (typeof v === "number") {
+    const a = Math.abs(v);
+    return a !== 0 && (a >= 1e6 || a < 1e-3) ? v.toExponential(3)
+      : v.toLocaleString(lang, { maximumFractionDigits: 3 });
+  }
+  return String(v);
+}
+
+export function fmtTime(iso) {
+  if (!iso) return "—";
+  const d = typeof iso === "number" ? new Date(iso * 1000) : new Date(iso);
+  return d.toLocaleString(lang, { hour12: false });
+}
+
+// Quality as a word and a shape, never only a colour.
+export function qualityBadge(q) {
+  const shapes = { good: "●", uncertain: "◆", bad: "✖" };
+  return el("span", { class: `q q-${q}` }, el("span", { "aria-hidden": "true", text: shapes[q] || "?" }),
+            " ", t(`quality.${q}`));
+}
+
+export const PRIORITIES = ["critical", "high", "medium", "low"];
+export function priorityBadge(p) {
+  const shapes = { critical: "⬣", high: "▲", medium: "◆", low: "▼" };
+  return el("span", { class: `prio prio-${p}` },
+            el("span", { class: "shape", "aria-hidden": "true", text: shapes[p] || "●" }),
+            " ", t(`priority.${p}`));
+}
+
+export function statusBadge(s) {
+  const shapes = { running: "▶", stopped: "■", pumped_off: "◐", on_test: "◎", drilling: "⇣",
+                   alarm: "⚠", unknown: "?" };
+  return el("span", { class: `status st-${s}` },
+            el("span", { "aria-hidden": "true", text: shapes[s] || "?" }), " ", t(`status.${s}`));
+}
+
+function wire() {
+  const sw = document.getElementById("lang-switch");
+  if (sw) sw.addEventListener("click", async () => {
+    try {
+      await api("/api/me/language", { method: "POST", body: { language: sw.dataset.to } });
+      window.location.reload();
+    } catch (e) { notice(e.message, "error"); }
+  });
+  const out = document.getElementById("logout");
+  if (out) out.addEventListener("click", async () => {
+    try { await api("/api/logout", { method: "POST" }); } catch { /* gone anyway */ }
+    window.location.assign("/login");
+  });
+}
+
+wire();
