@@ -60,23 +60,19 @@ def uplot_dir(tmp: Path) -> Path:
 
 
 def static_files(app, uplot: Path):
-    """webd's API plus the files the views load: /static (the tree), /static/vendor
-    (uPlot), /harness (the test page and the views' catalogues)."""
+    """webd (API, pages, /static from the tree) plus /static/vendor (uPlot, vendored or
+    installed for this run) and /harness (the test page and the views' catalogues)."""
     async def serve(scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith("/api") or path.startswith("/schema"):
-            await app(scope, receive, send)
-            return
-        if path.startswith("/static/vendor/"):
+        if scope["type"] == "http" and path.startswith("/static/vendor/"):
             file = uplot / path.removeprefix("/static/vendor/")
-        elif path.startswith("/static/"):
-            file = WEBD / "static" / path.removeprefix("/static/")
-        elif path.startswith("/harness/catalogue."):
+        elif scope["type"] == "http" and path.startswith("/harness/catalogue."):
             file = WEBD / "i18n" / f"wells.{path.removeprefix('/harness/catalogue.')}"
-        elif path.startswith("/harness/"):
+        elif scope["type"] == "http" and path.startswith("/harness/"):
             file = HARNESS / path.removeprefix("/harness/")
         else:
-            file = Path("/nonexistent")
+            await app(scope, receive, send)
+            return
         if ".." in path or not file.is_file():
             await send({"type": "http.response.start", "status": 404, "headers": []})
             await send({"type": "http.response.body", "body": b"not found"})
@@ -223,3 +219,31 @@ def test_unmount_removes_the_view(page):
     page.evaluate("window.mounted.unmount()")
     assert page.locator(".wv").count() == 0
     assert page.errors == []
+
+
+def test_the_well_page_mounts_the_rod_pump_view(browser, served):
+    """The webui well page (/wells/W101) imports /static/js/wells/rod_pump.js and mounts
+    it with its own ctx: surface and downhole cards overlaid, drawn with data points."""
+    base, _ = served
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto("/login")
+        page.fill("#user", "eva")
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url("**/overview")
+        page.goto("/wells/W101")
+        page.locator("#well-view .wv[data-ready]").wait_for(timeout=15000)
+        page.wait_for_timeout(600)
+        assert page.evaluate(COUNT_COLOUR, [0, "#0060a8"]) > 200  # the page's theme
+        assert page.evaluate(COUNT_COLOUR, [0, "#c0392b"]) > 200
+        legend = page.locator("#well-view .wv-chart").first.inner_text()
+        assert "Downhole (pump) card" in legend or "Carta de fondo (bomba)" in legend
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "well-page-rod_pump.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()

@@ -21,11 +21,13 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+let locale;  // the page's language (ctx.lang), set by startView: 7,5 in Spanish
+
 export function fmt(value, digits) {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
   if (typeof value !== "number") return String(value);
   const d = digits ?? (Math.abs(value) >= 1000 ? 0 : Math.abs(value) >= 100 ? 1 : 2);
-  return value.toLocaleString(undefined, { minimumFractionDigits: 0, maximumFractionDigits: d });
+  return value.toLocaleString(locale, { minimumFractionDigits: 0, maximumFractionDigits: d });
 }
 
 export function label(ctx, key) {
@@ -194,7 +196,8 @@ export class TrendChart {
     this.plot = new ctx.uPlot({
       title: `${label(ctx, ref.key)}${ref.units ? ` (${ref.units})` : ""}`,
       width: chartWidth(this.box, parent), height, legend: { show: false },
-      scales: { x: { time: true } },
+      // always the last hour up to now, also while only a live point or two have come
+      scales: { x: { time: true, range: () => [Date.now() / 1000 - TREND_SPAN_S, Date.now() / 1000] } },
       axes: [{ stroke: ctx.theme.fg, grid: { stroke: ctx.theme.grid } },
              { stroke: ctx.theme.fg, grid: { stroke: ctx.theme.grid } }],
       series: [{}, { label: label(ctx, ref.key), stroke: ctx.theme.series[0], width: 2 }],
@@ -282,6 +285,11 @@ export class AnnulusPanel {
 // The view's frame: fetch, build, subscribe, refresh; `build(view, ui)` returns
 // { update(view), onRow(key, row) } for the type's own panels.
 export async function startView(section, ctx, build) {
+  locale = ctx.lang;
+  // The views' stylesheet, unless the page links it already (a <link>, allowed by the CSP).
+  if (!document.querySelector('link[href="/static/css/wells.css"]')) {
+    document.head.append(el("link", { rel: "stylesheet", href: "/static/css/wells.css" }));
+  }
   const root = el("div", { class: "wv", "data-type": ctx.type });
   section.append(root);
   const path = `/api/wells/${encodeURIComponent(ctx.well)}/view`;
