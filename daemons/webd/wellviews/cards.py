@@ -52,15 +52,24 @@ class CardMemory:
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
 
-    def recent(self, well: str) -> list[dict[str, Any]]:
-        """The well's kept cards, newest first; starts (or keeps alive) the collector."""
+    def recent(self, well: str, rings: RingDirectory | None = None) -> list[dict[str, Any]]:
+        """The well's kept cards, newest first; starts (or keeps alive) the collector.
+        When it starts, the current cards are taken at once (with the caller's `rings`),
+        so the first view already lists the card on screen."""
         self.last_used = time.monotonic()
         with self.lock:
-            if self.thread is None or not self.thread.is_alive():
+            starting = self.thread is None or not self.thread.is_alive()
+            if starting:
                 self.stopping.clear()
                 self.thread = threading.Thread(target=self._run, name="webd-cards",
                                                daemon=True)
                 self.thread.start()
+        if starting and rings is not None:
+            try:
+                self.poll(rings)
+            except (RingError, OSError):
+                pass  # no ring yet: the collector keeps looking
+        with self.lock:
             return list(self.cards.get(well, ()))
 
     def poll(self, rings: RingDirectory) -> None:

@@ -40,7 +40,7 @@ def rod_pump(src: ViewSource, cards: CardMemory) -> dict[str, Any]:
     return {
         "cards": {"surface": card(surface_pos, surface_load),
                   "downhole": card(pump_pos, pump_load)},
-        "last_cards": cards.recent(src.well.id),
+        "last_cards": cards.recent(src.well.id, src.rings),
         "trends": src.trend_refs("FILLAGE", "PRODUCTION", "RUNTIME_PCT", "spm"),
         "params": {k: src.well.param(k) for k in (
             "pump_depth_ft", "plunger_diameter_in", "stroke_length_in", "unit_designation",
