@@ -213,3 +213,55 @@ def test_every_type_answers_with_the_common_keys(views):
         for key, tag in v["tags"].items():
             row = v["values"][key]
             assert row is None or row["tag"] == tag
+
+
+def test_catalogues_cover_the_modules_in_both_languages():
+    """Every literal `t("wells.…")` key of the modules is in wells.en.json and
+    wells.es.json, the two have the same keys, and they merge with the pages'
+    catalogues without a clash (webd's loader refuses a key defined twice)."""
+    import json
+    import re
+
+    from daemons.webd.i18n import load_catalogues
+
+    webd = Path(__file__).resolve().parents[2] / "daemons" / "webd"
+    en = json.loads((webd / "i18n" / "wells.en.json").read_text(encoding="utf-8"))
+    es = json.loads((webd / "i18n" / "wells.es.json").read_text(encoding="utf-8"))
+    assert set(en) == set(es)
+    used = set()
+    for js in (webd / "static" / "js" / "wells").glob("*.js"):
+        used |= set(re.findall(r'\bt\("(wells\.[A-Za-z0-9_.]+)"', js.read_text()))
+    assert len(used) > 40 and used <= set(en), sorted(used - set(en))
+    merged = load_catalogues()
+    assert merged["es"]["wells.rod_pump.cards"] == "Cartas dinagráficas: superficie y fondo"
+    assert merged["es"]["wells.tag.ESP_CONDITION"] == "Condición de la BES"
+
+
+def test_parameters_petroleum_refuses_leave_one_section_out(views):
+    """A gas-lift curve with a repeated injection rate and an ESP curve with fewer head
+    points than rates: the curve is null and `problems` names why; the view answers."""
+    import dataclasses
+
+    from daemons.core.access.model import system_user
+    from daemons.webd.wellviews import lift
+    from daemons.webd.wellviews.source import ViewSource
+
+    client, site = views
+    login(client, "eva")
+    state = client.app.state.web
+
+    def build(well_id: str, table: str, **bad) -> ViewSource:
+        w = site.cfg.wells[well_id]
+        params = {**w.params, table: {**w.params[table], **bad}}
+        return state.worker.pool.submit(
+            ViewSource, state.gate, state.api.rings, system_user("root"),
+            dataclasses.replace(w, params=params)).result()
+
+    src = build("W103", "gas_lift", curve_injection_mscfd=(0.0, 300.0, 300.0),
+                   curve_oil_bpd=(0.0, 400.0, 410.0))
+    assert lift.gas_lift(src)["performance_curve"] is None
+    assert src.problems and "injection rates must be distinct" in src.problems[0]
+    src = build("W102", "esp", curve_head_ft=(35.0, 30.0))
+    assert lift.esp_view(src)["pump_curve"] is None
+    assert "as many points" in src.problems[0]
+    assert view(client, "W103")["problems"] == []  # the configured wells are fine

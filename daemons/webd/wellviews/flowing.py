@@ -98,7 +98,7 @@ def flowing(src: ViewSource) -> dict[str, Any]:
     return {"well_test": {"state": None if state is None else int(state),
                           "in_progress": state is not None and int(state) in TEST_IN_PROGRESS,
                           "results": [_test_json(t) for t in tests]},
-            "ipr": ipr(src, tests),
+            "ipr": src.guarded("ipr", lambda: ipr(src, tests)),
             "trends": src.trend_refs("thp", "choke_position", "flowline_pressure",
                                      "bottomhole_pressure"),
             "params": {k: src.well.param(k) for k in (

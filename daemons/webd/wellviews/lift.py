@@ -72,30 +72,37 @@ def esp_view(src: ViewSource) -> dict[str, Any]:
     rates, heads = w.param("curve_rate_bpd"), w.param("curve_head_ft")
     stages, base_hz = w.param("stages"), w.param("base_frequency_hz", 60.0)
     curve = None
-    if rates and heads and stages and len(rates) == len(heads):
-        # Total dynamic head of the whole pump: head per stage × stages, taken to the
-        # running frequency with the affinity laws (as calcd reads FLOW off it).
-        q = np.asarray(rates, float)
-        total = np.asarray(heads, float) * int(stages)
-        running_hz = src.value("frequency")
-        running = None
-        if running_hz is not None and running_hz > 0:
-            r = esp.affinity(q=q, head=total, bhp=np.zeros_like(q), f_from=base_hz,
-                             f_to=running_hz)
-            running = {"frequency_hz": running_hz, "rate_bpd": numbers(r.q),
-                       "head_ft": numbers(r.head)}
-        curve = {"stages": int(stages), "base_frequency_hz": float(base_hz),
-                 "base": {"rate_bpd": numbers(q), "head_ft": numbers(total)},
-                 "running": running,
-                 "bep_rate_bpd": finite(w.param("bep_rate_bpd")),
-                 "operating_point": {"rate_bpd": src.value("FLOW"),
-                                     "head_ft": src.value("HEAD")}}
+    if rates and heads and stages:
+        curve = src.guarded("pump_curve", lambda: _esp_curve(src, rates, heads, stages, base_hz))
     return {"pump_curve": curve,
             "trends": src.trend_refs("frequency", "motor_current", "INTAKE_PRESSURE",
                                      "FLOW"),
             "params": {k: w.param(k) for k in ("pump_depth_ft", "stages", "motor_hp",
                                                 "motor_nameplate_amps", "underload_pct",
                                                 "overload_pct")}}
+
+
+def _esp_curve(src: ViewSource, rates: Any, heads: Any, stages: int, base_hz: float
+               ) -> dict[str, Any]:
+    """The whole pump's head curve (head per stage × stages) at base frequency and at
+    the running one (affinity laws), as calcd reads FLOW off it."""
+    if len(rates) != len(heads):
+        raise ValueError("curve_rate_bpd and curve_head_ft must have as many points")
+    q = np.asarray(rates, float)
+    total = np.asarray(heads, float) * int(stages)
+    running_hz = src.value("frequency")
+    running = None
+    if running_hz is not None and running_hz > 0:
+        r = esp.affinity(q=q, head=total, bhp=np.zeros_like(q), f_from=base_hz,
+                         f_to=running_hz)
+        running = {"frequency_hz": running_hz, "rate_bpd": numbers(r.q),
+                   "head_ft": numbers(r.head)}
+    return {"stages": int(stages), "base_frequency_hz": float(base_hz),
+            "base": {"rate_bpd": numbers(q), "head_ft": numbers(total)},
+            "running": running,
+            "bep_rate_bpd": finite(src.well.param("bep_rate_bpd")),
+            "operating_point": {"rate_bpd": src.value("FLOW"),
+                                "head_ft": src.value("HEAD")}}
 
 
 def gas_lift(src: ViewSource) -> dict[str, Any]:
@@ -107,28 +114,35 @@ def gas_lift(src: ViewSource) -> dict[str, Any]:
     w = src.well
     q_inj, q_oil = w.param("curve_injection_mscfd"), w.param("curve_oil_bpd")
     curve = None
-    if q_inj and q_oil and len(q_inj) == len(q_oil) and len(q_inj) >= 2:
-        gas_cost = float(w.param("gas_cost_per_mscf", 0.0))
-        oil_price = float(w.param("oil_price_per_bbl", 1.0))
-        dense = np.linspace(min(q_inj), max(q_inj), CURVE_POINTS)
-        oil = gaslift.lift_curve_rate(q_inj=q_inj, q_oil=q_oil, at=dense)
-        best = gaslift.optimum_injection(q_inj=q_inj, q_oil=q_oil, gas_cost=gas_cost,
-                                         oil_price=oil_price)
-        injection = src.value("INJECTION_RATE")
-        if injection is None:
-            injection = src.value("injection_rate")
-        curve = {"points": {"injection_mscfd": list(q_inj), "oil_bpd": list(q_oil)},
-                 "curve": {"injection_mscfd": numbers(dense), "oil_bpd": numbers(oil)},
-                 "optimum": {"injection_mscfd": finite(best.q_inj),
-                             "oil_bpd": finite(best.q_oil)},
-                 "operating_point": {"injection_mscfd": injection,
-                                     "oil_bpd": src.value("oil_rate")},
-                 "gas_cost_per_mscf": gas_cost, "oil_price_per_bbl": oil_price}
+    if q_inj and q_oil:
+        curve = src.guarded("performance_curve", lambda: _lift_curve(src, q_inj, q_oil))
     return {"performance_curve": curve,
             "trends": src.trend_refs("INJECTION_RATE", "injection_rate", "oil_rate",
                                      "injection_pressure"),
             "params": {k: w.param(k) for k in ("injection_depth_ft", "max_injection_mscfd",
                                                 "injection_pressure_psi")}}
+
+
+def _lift_curve(src: ViewSource, q_inj: Any, q_oil: Any) -> dict[str, Any]:
+    """The configured curve (PCHIP, as calcd interpolates it), its economic optimum and
+    the live operating point."""
+    w = src.well
+    gas_cost = float(w.param("gas_cost_per_mscf", 0.0))
+    oil_price = float(w.param("oil_price_per_bbl", 1.0))
+    dense = np.linspace(min(q_inj), max(q_inj), CURVE_POINTS)
+    oil = gaslift.lift_curve_rate(q_inj=q_inj, q_oil=q_oil, at=dense)
+    best = gaslift.optimum_injection(q_inj=q_inj, q_oil=q_oil, gas_cost=gas_cost,
+                                     oil_price=oil_price)
+    injection = src.value("INJECTION_RATE")
+    if injection is None:
+        injection = src.value("injection_rate")
+    return {"points": {"injection_mscfd": list(q_inj), "oil_bpd": list(q_oil)},
+            "curve": {"injection_mscfd": numbers(dense), "oil_bpd": numbers(oil)},
+            "optimum": {"injection_mscfd": finite(best.q_inj),
+                        "oil_bpd": finite(best.q_oil)},
+            "operating_point": {"injection_mscfd": injection,
+                                "oil_bpd": src.value("oil_rate")},
+            "gas_cost_per_mscf": gas_cost, "oil_price_per_bbl": oil_price}
 
 
 def pcp_view(src: ViewSource) -> dict[str, Any]:
@@ -140,18 +154,24 @@ def pcp_view(src: ViewSource) -> dict[str, Any]:
                                      "stator_pitch_in"))
     pump = None
     if e and d and ps:
-        disp = float(pcp.pcp_displacement(eccentricity=e, rotor_diameter=d, stator_pitch=ps))
-        top = float(w.param("max_rpm") or 500.0)
-        rpm = np.linspace(0.0, top, 2)
-        pump = {"displacement_in3_rev": disp, "max_rpm": finite(w.param("max_rpm")),
-                "max_torque_ftlbf": finite(w.param("max_torque_ftlbf")),
-                "displacement_line": {"rpm": numbers(rpm),
-                                      "rate_bpd": numbers(pcp.pcp_rate(displacement=disp,
-                                                                       rpm=rpm))},
-                "operating_point": {"rpm": src.value("rotor_speed"),
-                                    "rate_bpd": src.value("FLOW")}}
+        pump = src.guarded("pump", lambda: _pcp_pump(src, e, d, ps))
     return {"pump": pump,
             "trends": src.trend_refs("rotor_speed", "drive_torque", "FLOW",
                                      "VOL_EFFICIENCY"),
             "params": {k: w.param(k) for k in ("pump_depth_ft", "max_rpm",
                                                 "max_torque_ftlbf")}}
+
+
+def _pcp_pump(src: ViewSource, e: float, d: float, ps: float) -> dict[str, Any]:
+    """Displacement (Moineau) and the 100 % efficiency line up to max_rpm."""
+    w = src.well
+    disp = float(pcp.pcp_displacement(eccentricity=e, rotor_diameter=d, stator_pitch=ps))
+    top = float(w.param("max_rpm") or 500.0)
+    rpm = np.linspace(0.0, top, 2)
+    return {"displacement_in3_rev": disp, "max_rpm": finite(w.param("max_rpm")),
+            "max_torque_ftlbf": finite(w.param("max_torque_ftlbf")),
+            "displacement_line": {"rpm": numbers(rpm),
+                                  "rate_bpd": numbers(pcp.pcp_rate(displacement=disp,
+                                                                   rpm=rpm))},
+            "operating_point": {"rpm": src.value("rotor_speed"),
+                                "rate_bpd": src.value("FLOW")}}

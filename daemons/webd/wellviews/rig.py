@@ -68,7 +68,7 @@ def drilling(src: ViewSource) -> dict[str, Any]:
             "pits": {"tanks": [{"key": role, "tag": name} for role, name in pits],
                      "kick_indicators": [k for k in KICK_KEYS if k in src.tags],
                      "reserve_pits": list(src.well.param("reserve_pits") or ())},
-            "kill_sheet": kill_sheet(src),
+            "kill_sheet": src.guarded("kill_sheet", lambda: kill_sheet(src)),
             "trends": src.trend_refs("ACTIVE_PIT_VOLUME", "PIT_GAIN", "FLOW_DELTA",
                                      "standpipe_pressure", "hookload"),
             "params": {k: src.well.param(k) for k in (

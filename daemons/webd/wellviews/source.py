@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from daemons.core.ring.rows import collect, iso_utc
 from daemons.webd.auth import Gatekeeper
 
 NS = 1_000_000_000
+T = TypeVar("T")
 HOUR_NS = 3600 * NS
 
 
@@ -58,6 +59,17 @@ class ViewSource:
             rows = []  # no daemon has written yet: the view still shows its configuration
         self.rows = {r["tag"]: r for r in rows}
         self.tags: dict[str, str] = {}  # view key -> tag name (what the page subscribes to)
+        self.problems: list[str] = []  # parameters daemons/petroleum refused, by section
+
+    def guarded(self, section: str, build: Callable[[], T]) -> T | None:
+        """`build()`, or None with the reason in `problems` when a petroleum function
+        refuses the well's parameters (ValueError naming the argument): one section of
+        the view is missing, the rest still answers."""
+        try:
+            return build()
+        except ValueError as exc:
+            self.problems.append(f"{section}: {exc}")
+            return None
 
     # -- tags ------------------------------------------------------------------------
     def role_tag(self, role: str) -> str | None:

@@ -77,7 +77,7 @@ class WellViews:
                          "longitude": well.longitude, "description": well.description},
                 "type": well.type, "generated": iso_utc(time.time_ns()),
                 "tags": dict(src.tags), "values": src.values(), "annulus": annulus,
-                **own}
+                "problems": src.problems, **own}
 
     def close(self) -> None:
         self.cards.close()
