@@ -265,3 +265,23 @@ def test_parameters_petroleum_refuses_leave_one_section_out(views):
     assert lift.esp_view(src)["pump_curve"] is None
     assert "as many points" in src.problems[0]
     assert view(client, "W103")["problems"] == []  # the configured wells are fine
+
+
+def test_the_views_of_a_retired_api_are_closed(views):
+    """A reload replaces the Api: its views (and their card thread) go with it."""
+    import gc
+
+    from daemons.webd.wellviews.views import _VIEWS, views_of
+
+    client, _ = views
+    state = client.app.state.web
+    other = state.worker.pool.submit(Api, state.gate).result()
+    v = views_of(other)
+    v.cards.recent("W101", None)  # starts the collector thread
+    thread = v.cards.thread
+    assert thread.is_alive() and other in _VIEWS
+    state.worker.pool.submit(other.close).result()
+    del other
+    gc.collect()
+    thread.join(timeout=5)
+    assert not thread.is_alive()

@@ -44,9 +44,19 @@ class WellViews:
     """The views of one configuration (one `Api`): builds answers, keeps recent cards."""
 
     def __init__(self, api: Api) -> None:
-        self.api = api
+        # A weak reference: `views_of` closes these views when their Api goes (a reload),
+        # which a strong one from here would prevent.
+        self._api = weakref.ref(api)
         gate = api.gate
         self.cards = CardMemory(gate.config.paths.runtime_dir, lambda: self._card_wells(gate))
+
+    @property
+    def api(self) -> Api:
+        api = self._api()
+        if api is None:
+            raise ApiError(503, "webd is reloading its configuration",
+                           "webd está recargando su configuración")
+        return api
 
     @staticmethod
     def _card_wells(gate: Gatekeeper) -> dict[str, tuple[str, str, str, str]]:

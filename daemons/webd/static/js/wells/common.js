@@ -293,7 +293,14 @@ export async function startView(section, ctx, build) {
   const root = el("div", { class: "wv", "data-type": ctx.type });
   section.append(root);
   const path = `/api/wells/${encodeURIComponent(ctx.well)}/view`;
-  let view = await ctx.api(path);
+  let view;
+  try {
+    view = await ctx.api(path);
+  } catch (e) {  // refused (403) or webd unreachable: say so in the view's place
+    root.append(el("p", { class: "wv-note", role: "alert", text: `${ctx.t("wells.unavailable")} ${e.message || e}` }));
+    root.dataset.error = "true";
+    return { unmount() { root.remove(); } };
+  }
   const charts = [];
   const ui = {
     root, charts,
