@@ -81,6 +81,7 @@ export async function mount(section, ctx) {
     draw(view);
     showKick();
     showRig(view.values.RIG_STATE);
+    rigState.hidden = !("RIG_STATE" in view.tags);  // calcd does not publish it for this well
     return {
       onRow(key, row) {
         tiles.update(key, row);

@@ -38,6 +38,7 @@ export async function mount(section, ctx) {
     let current = view;
     draw(view);
     showCondition(view.values.ESP_CONDITION);
+    condition.hidden = !("ESP_CONDITION" in view.tags);  // calcd does not publish it for this well
     return {
       onRow(key, row) {
         tiles.update(key, row);

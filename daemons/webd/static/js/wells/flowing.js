@@ -56,6 +56,7 @@ export async function mount(section, ctx) {
     };
     draw(view);
     showState(view.values.TEST_STATE);
+    state.hidden = !("TEST_STATE" in view.tags);  // calcd does not publish it for this well
     return {
       onRow(key, row) {
         tiles.update(key, row);

@@ -36,6 +36,7 @@ export async function mount(section, ctx) {
     let current = view;
     draw(view);
     showSource(view.values.OPTIMUM_SOURCE);
+    source.hidden = !("OPTIMUM_SOURCE" in view.tags);  // calcd does not publish it for this well
     return {
       onRow(key, row) {
         tiles.update(key, row);

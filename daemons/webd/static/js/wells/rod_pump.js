@@ -46,6 +46,7 @@ export async function mount(section, ctx) {
     drawCards();
     drawLast(view);
     showDiagnosis(view.values.CARD_DIAGNOSIS);
+    diagnosis.hidden = !("CARD_DIAGNOSIS" in view.tags);  // calcd does not publish it for this well
 
     // A card arrives as two array rows (position, load), the load last: redraw when the
     // position and load of a card carry the same time.
