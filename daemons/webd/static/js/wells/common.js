@@ -186,7 +186,7 @@ export class XYChart {
 
 // Trends over the last hour from /api/history, extended live by the view's rows.
 export class TrendChart {
-  constructor(ctx, parent, ref, { height = 160 } = {}) {
+  constructor(ctx, parent, ref, { height = 160, yDown = false } = {}) {
     this.ctx = ctx;
     this.ref = ref;
     this.ts = [];
@@ -197,7 +197,8 @@ export class TrendChart {
       title: `${label(ctx, ref.key)}${ref.units ? ` (${ref.units})` : ""}`,
       width: chartWidth(this.box, parent), height, legend: { show: false },
       // always the last hour up to now, also while only a live point or two have come
-      scales: { x: { time: true, range: () => [Date.now() / 1000 - TREND_SPAN_S, Date.now() / 1000] } },
+      scales: { x: { time: true, range: () => [Date.now() / 1000 - TREND_SPAN_S, Date.now() / 1000] },
+                y: { dir: yDown ? -1 : 1 } },
       axes: [{ stroke: ctx.theme.fg, grid: { stroke: ctx.theme.grid } },
              { stroke: ctx.theme.fg, grid: { stroke: ctx.theme.grid } }],
       series: [{}, { label: label(ctx, ref.key), stroke: ctx.theme.series[0], width: 2 }],
@@ -304,10 +305,10 @@ export async function startView(section, ctx, build) {
   const charts = [];
   const ui = {
     root, charts,
-    trends(refs) {
+    trends(refs, options = {}) {
       const box = el("div", { class: "wv-trends" });
       for (const ref of refs) {
-        const chart = new TrendChart(ctx, box, ref);
+        const chart = new TrendChart(ctx, box, ref, options);
         charts.push(chart);
         ui.trendByKey.set(ref.key, chart);
       }

@@ -32,7 +32,7 @@ export async function mount(section, ctx) {
       panel(ctx, "wells.trends", ui.trends(view.trends)));
     // depth against time: the two depth series from history, depth down
     const depthCharts = view.depth_time.map((ref) => {
-      const c = ui.trends([ref]);
+      const c = ui.trends([ref], { yDown: true, height: 220 });  // depth grows downwards
       depthBox.append(c);
       return c;
     });
