@@ -148,9 +148,11 @@ async def login(request: Request, data: JSONBody[LoginBody]) -> Response:
         raise ApiError(415, "send the login as application/json",
                        "envíe el inicio de sesión como application/json")
     address = request.client.host if request.client is not None else ""
-    user, session = await web.worker.call(web.gate.login, data.user, data.password, address)
+    user, session, must_change = await web.worker.call(web.gate.login, data.user,
+                                                       data.password, address)
     who = Principal(user, session, session.token)
-    response = Response(_me(who))
+    # must_change_password: a one-time password, to be changed now (POST /api/me/password)
+    response = Response({**_me(who), "must_change_password": must_change})
     secure = request.url.scheme == "https"
     response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
                         secure=secure, path="/")

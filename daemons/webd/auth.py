@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from daemons.core.access.accounts import Accounts
+from daemons.core.access.accounts import AccessError, Accounts
 from daemons.core.access.audit import AuditLog
 from daemons.core.access.model import Decision, User
 from daemons.core.access.passwords import Passwords
@@ -116,7 +116,9 @@ class Gatekeeper:
 
     # --- authentication ---------------------------------------------------------------
 
-    def login(self, name: str, password: str, address: str = "") -> tuple[User, Session]:
+    def login(self, name: str, password: str, address: str = ""
+              ) -> tuple[User, Session, bool]:
+        """(user, new session, must the user change a one-time password now)."""
         now = time.monotonic()
         if len(self.failures) > 4096:  # bounded memory: forget addresses gone quiet
             self.failures = {a: d for a, d in self.failures.items()
@@ -136,7 +138,26 @@ class Gatekeeper:
             raise ApiError(423 if result.code == "locked" else 401, result.en, result.es)
         if not recent:
             del self.failures[address]  # the table holds only addresses that failed
-        return result.user, self.sessions.create(result.user.name)
+        return result.user, self.sessions.create(result.user.name), result.must_change
+
+    def change_password(self, who: Principal, old: str, new: str) -> None:
+        """A user's own new password, the current one proven first (a session left open
+        on a panel PC must not let anyone take the account over)."""
+        rec = self.users.get(who.user.name)
+        if rec is None or rec.password_hash is None \
+                or not self.accounts.hasher.verify(rec.password_hash, old):
+            self.audit.append(who.user.name, SOURCE, "user.passwd.denied", who.user.name,
+                              {"reason": "wrong current password"})
+            raise ApiError(403, "the current password is wrong",
+                           "la contraseña actual es incorrecta")
+        try:
+            self.accounts.set_password(who.user, SOURCE, who.user.name, new)
+        except AccessError as exc:
+            raise ApiError(400, exc.en, exc.es) from exc
+
+    def must_change(self, name: str) -> bool:
+        rec = self.users.get(name)
+        return bool(rec is not None and rec.must_change)
 
     def logout(self, who: Principal) -> None:
         if who.session is not None:

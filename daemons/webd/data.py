@@ -111,7 +111,7 @@ class Api:
                 "min": [_num(v) for v in d.min], "max": [_num(v) for v in d.max],
                 "quality": [severity(int(q)) for q in d.quality]}
 
-    def _well_json(self, well_id: str) -> dict[str, Any]:
+    def well_json(self, well_id: str) -> dict[str, Any]:
         w = self.config.wells[well_id]
         return {"id": w.id, "name": w.name, "field": w.field, "type": w.type,
                 "latitude": w.latitude, "longitude": w.longitude,
@@ -119,7 +119,7 @@ class Api:
 
     def wells(self, user: User) -> list[dict[str, Any]]:
         self.gate.require(user, "production", "read")
-        return [self._well_json(w) for w in self.config.wells
+        return [self.well_json(w) for w in self.config.wells
                 if self.gate.allowed(user, "production", "read", w)]
 
     def well(self, user: User, well_id: str) -> dict[str, Any]:
@@ -131,7 +131,7 @@ class Api:
             rows = collect(self.rings, f"{well_id}.*")
         except RingError:
             rows = []  # the well's configuration is still worth showing
-        return {**self._well_json(well_id),
+        return {**self.well_json(well_id),
                 "tags": [r for r in rows if self.gate.may_read_tag(user, r["tag"])]}
 
     def _alarm_list(self) -> list[dict[str, Any]]:

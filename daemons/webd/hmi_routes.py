@@ -28,6 +28,12 @@ class LanguageBody:
 
 
 @dataclass(frozen=True, slots=True)
+class PasswordBody:
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
 class NewUserBody:
     name: str
     roles: list[str]
@@ -104,6 +110,16 @@ def routes(read: list, change: list) -> list:
         await web.worker.call(store)
         return {"language": data.language}
 
+    @post("/api/me/password", guards=change, status_code=200,
+          summary="Change one's own password (the current one required); audited")
+    async def password(request: Request, data: JSONBody[PasswordBody]) -> dict[str, Any]:
+        web, who = _web(request), request.state.who
+        if who.session is None:
+            raise ApiError(403, "an API key cannot change a password",
+                           "una clave de API no puede cambiar una contraseña")
+        await web.worker.call(web.gate.change_password, who, data.old, data.new)
+        return {"ok": True}
+
     @get("/api/users", guards=read, summary="Users, roles and scope (users/read)")
     async def users(request: Request) -> list[dict[str, Any]]:
         web = _web(request)
@@ -133,5 +149,5 @@ def routes(read: list, change: list) -> list:
         return await web.worker.call(UserAdmin(web.gate).set_roles,
                                      request.state.who.user, name, data.roles)
 
-    return [overview, writable, system, journal, language, users, create_user, set_enabled,
-            set_roles]
+    return [overview, writable, system, journal, language, password, users, create_user,
+            set_enabled, set_roles]

@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response, Router, get
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from markupsafe import Markup
@@ -81,11 +81,16 @@ async def _page(request: Request, template: str, page: str, **values: Any) -> Re
     if who is None:
         return Redirect("/login")
     web = request.app.state.web
+    if await web.worker.call(web.gate.must_change, who.user.name):
+        return Redirect("/password")  # a one-time password is changed before anything
     lang = await web.worker.call(page_language, web, who.user)
     admin = await web.worker.call(web.gate.allowed, who.user, "users", "read")
     system = await web.worker.call(web.gate.allowed, who.user, "system", "read")
+    # The page's own polling and event stream keep the session fresh on the server, so
+    # the page logs itself out after the idle time without a key, click or touch.
+    idle_s = int(web.gate.sessions.idle_ns / 1e9)
     return _render(request, template, lang, page=page, user=who.user, is_admin=admin,
-                   may_system=system, **values)
+                   may_system=system, idle_s=idle_s, **values)
 
 
 @get("/", include_in_schema=False)
@@ -94,13 +99,26 @@ async def root(request: Request) -> Response:
 
 
 @get("/login", include_in_schema=False)
-async def login_page(request: Request, lang: str | None = None) -> Response:
+async def login_page(request: Request, lang: FromQuery[str | None] = None) -> Response:
     if await _who(request) is not None:
         return Redirect("/overview")
     default = request.app.state.web.gate.config.gateway.language
     chosen = lang if lang in LANGUAGES else default if default in LANGUAGES else "es"
     return _render(request, "login.html", chosen, page="login", user=None, is_admin=False,
                    may_system=False)
+
+
+@get("/password", include_in_schema=False)
+async def password_page(request: Request) -> Response:
+    who = await _who(request)
+    if who is None:
+        return Redirect("/login")
+    web = request.app.state.web
+    lang = await web.worker.call(page_language, web, who.user)
+    must = await web.worker.call(web.gate.must_change, who.user.name)
+    return _render(request, "password.html", lang, page="password", user=who.user,
+                   is_admin=False, may_system=False, must_change=must,
+                   idle_s=int(web.gate.sessions.idle_ns / 1e9))
 
 
 @get("/overview", include_in_schema=False)
@@ -144,8 +162,9 @@ async def system_page(request: Request) -> Response:
 
 
 def pages_router() -> Router:
-    return Router(path="/", route_handlers=[root, login_page, overview_page, well_page,
-                                            trends_page, alarms_page, tags_page, system_page])
+    return Router(path="/", route_handlers=[root, login_page, password_page, overview_page,
+                                            well_page, trends_page, alarms_page, tags_page,
+                                            system_page])
 
 
 def static_router() -> Router:

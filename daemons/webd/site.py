@@ -79,10 +79,10 @@ class SiteViews:
             return None  # alarmd down: the overview still shows the values
 
     def overview(self, user: User, only: str | None = None) -> dict[str, Any]:
-        self.gate.require(user, "production", "read", only)
         if only is not None and only not in self.config.wells:
             raise ApiError(404, f"no well '{only}' on this gateway",
                            f"no existe el pozo '{only}' en este gateway")
+        self.gate.require(user, "production", "read", only)
         try:
             rows = collect(self.api.rings, "*")
         except RingError:
@@ -113,7 +113,7 @@ class SiteViews:
             wanted = KEY_TAGS.get(w.type, DEFAULT_KEYS)
             index = {r["tag"].partition(".")[2]: r for r in mine}
             keys = [index[k] for k in wanted if k in index][:3]
-            wells.append({**self.api._well_json(wid),
+            wells.append({**self.api.well_json(wid),
                           "status": well_status(w.type, values, active),
                           "key_values": keys, "alarms": counts})
         return {"site": self.config.gateway.site, "wells": wells}

@@ -66,6 +66,8 @@ def demo(tmp_path_factory):
         accounts.add(root_user, "cli", "op", ["field_operator"], ["W102"], PASSWORD,
                      language="en")
         accounts.add(root_user, "cli", "adm", ["administrator"], [], PASSWORD, language="en")
+        accounts.add(root_user, "cli", "pl", ["production_engineer"], [], PASSWORD,
+                     language="en")
         users.close()
         audit.close()
         yield base
@@ -89,7 +91,7 @@ def api_from_page(page, method: str, path: str, body: dict | None = None) -> tup
     }""", [method, path, body]))
 
 
-def test_login_overview_well_page_and_language(browser, demo):  # noqa: F811
+def test_login_overview_and_the_rod_pump_well_page(browser, demo):  # noqa: F811
     context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=demo)
     page = context.new_page()
     page.goto("/overview")
@@ -116,21 +118,33 @@ def test_login_overview_well_page_and_language(browser, demo):  # noqa: F811
         page.wait_for_function(
             "() => document.querySelector(\"#well-tags tr[data-tag='W101.SPM'] td.num\")"
             ".textContent !== '—'")
-        assert page.locator("#well-status .status").inner_text().strip() != "…"
+        assert page.locator("#well-status .status").inner_text().strip() != ""
+        assert page.locator("#well-tags tr[data-tag='W101.SPM'] a").get_attribute(
+            "href").startswith("/trends?tags=W101.SPM")
         shot(page, "well-rod-pump")
 
-        # Language: switch to Spanish, the words change, and stay after a reload.
+        assert page.errors == []
+    finally:
+        context.close()
+
+
+def test_language_switch_changes_the_words_and_is_remembered(browser, demo):  # noqa: F811
+    context, page = logged_in(browser, demo, "pl")  # their own user: others stay English
+    try:
+        page.goto("/wells/W101")
         assert page.locator("nav a[href='/overview']").inner_text() == "Overview"
         page.click("#lang-switch")
         page.wait_for_function(
-            "() => document.querySelector(\"nav a[href='/overview']\").textContent === 'Resumen'")
+            "() => document.querySelector(\"nav a[href='/overview']\")?.textContent"
+            " === 'Resumen'")
         assert page.locator("html").get_attribute("lang") == "es"
-        page.reload()
+        context.close()
+        context, page = logged_in(browser, demo, "pl")  # a new session: still Spanish
+        page.goto("/wells/W101")
         assert page.locator("nav a[href='/overview']").inner_text() == "Resumen"
         assert page.locator("#live-h").inner_text() == "Valores en vivo"
-        page.click("#lang-switch")  # back to English for the other screenshots
-        page.wait_for_function(
-            "() => document.querySelector(\"nav a[href='/overview']\").textContent === 'Overview'")
+        page.locator("#well-tags tr[data-tag='W101.SPM']").wait_for()
+        shot(page, "well-rod-pump-es")
         assert page.errors == []
     finally:
         context.close()

@@ -76,4 +76,22 @@ function wire() {
   });
 }
 
+// The page polls and streams, which keeps the session fresh on the server: without this
+// an unattended screen would never log out.  After the session's idle time without a
+// key, click or touch, the page logs out itself.
+function idleLogout() {
+  const idle = Number(document.body.dataset.idleS || 0) * 1000;
+  if (!idle) return;
+  let last = Date.now();
+  for (const ev of ["keydown", "pointerdown", "wheel", "touchstart"]) {
+    window.addEventListener(ev, () => { last = Date.now(); }, { passive: true, capture: true });
+  }
+  setInterval(async () => {
+    if (Date.now() - last < idle) return;
+    try { await api("/api/logout", { method: "POST" }); } catch { /* gone anyway */ }
+    window.location.assign("/login");
+  }, 15000);
+}
+
 wire();
+idleLogout();

@@ -7,10 +7,10 @@ form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   error.hidden = true;
   try {
-    await api("/api/login", { method: "POST", body: {
+    const me = await api("/api/login", { method: "POST", body: {
       user: document.getElementById("user").value.trim(),
       password: document.getElementById("password").value } });
-    window.location.assign("/overview");
+    window.location.assign(me.must_change_password ? "/password" : "/overview");
   } catch (e) {
     error.textContent = e.status === 401 ? t("login.failed") : e.message;
     error.hidden = false;

@@ -11,7 +11,9 @@ const rows = new Map();  // tag -> <tr>
 
 function render(r) {
   let tr = rows.get(r.tag);
-  const cells = [el("th", { scope: "row", text: r.tag }),
+  const name = Array.isArray(r.value) ? el("span", { text: r.tag })
+    : el("a", { href: `/trends?tags=${encodeURIComponent(r.tag)}&range=3600`, text: r.tag });
+  const cells = [el("th", { scope: "row" }, name),
     el("td", { class: "num", text: fmtValue(r.value) }), el("td", { text: r.units || "" }),
     el("td", {}, qualityBadge(r.quality)), el("td", { text: fmtTime(r.ts) })];
   if (!tr) {
