@@ -59,7 +59,7 @@ def test_authorization_401_403_404(views):
 
 
 def test_rod_pump_cards_live_and_last(views):
-    client, site = views
+    client, _ = views
     login(client, "eva")
     v = view(client, "W101")
     assert v["type"] == "rod_pump" and v["well"]["name"] == "LL-0101"
@@ -73,18 +73,46 @@ def test_rod_pump_cards_live_and_last(views):
     assert v["tags"]["PUMP_CARD_LOAD"] == "W101.CALC.PUMP_CARD_LOAD"
     assert v["values"]["FILLAGE"]["value"] == CALCS["W101"]["FILLAGE"]
     assert {t["key"] for t in v["trends"]} >= {"FILLAGE", "PRODUCTION", "RUNTIME_PCT"}
-    # webd keeps the strokes it sees: a new card comes first, the previous one after it
-    deadline = time.monotonic() + 5
-    while not view(client, "W101")["last_cards"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    site.publish_card(site.now + 10**10, phase=0.5)
-    deadline = time.monotonic() + 5
-    while len(cards := view(client, "W101")["last_cards"]) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert len(cards) == 2
+    # webd keeps the strokes it sees: the current one from the first view on
+    cards = view(client, "W101")["last_cards"]
+    assert len(cards) == 1 and cards[0]["downhole"] is not None
+    np.testing.assert_allclose(cards[0]["surface"]["load"], load)
+
+
+def test_last_cards_follow_strokes_not_republications(views):
+    """acqd publishes the card arrays again on every scan (same card, new time) and calcd's
+    downhole card comes after the surface card: a stroke is a new surface card, and
+    the downhole card joins the stroke it was computed from."""
+    from daemons.webd.wellviews.views import views_of
+
+    client, site = views
+    login(client, "eva")
+    view(client, "W101")  # starts the memory with the current stroke
+    state = client.app.state.web
+    memory = views_of(state.api).cards
+
+    def poll() -> list[dict]:
+        state.worker.pool.submit(memory.poll, state.api.rings).result()
+        return view(client, "W101")["last_cards"]
+
+    t1 = site.now + 10 * 10**9
+    site.publish_card(t1, phase=0.5, pump=False)  # a new stroke; calcd not done yet
+    cards = poll()
+    assert len(cards) == 2 and cards[0]["downhole"] is None
     np.testing.assert_allclose(cards[0]["surface"]["load"], surface_card(0.5)[1])
-    np.testing.assert_allclose(cards[1]["surface"]["load"], load)
-    assert cards[0]["downhole"] is not None and cards[0]["ts"] > cards[1]["ts"]
+    site.publish_card(t1 + 3 * 10**9, phase=0.5, pump=False)  # re-read: the same card
+    assert len(poll()) == 2
+    site.publish_pump_card(t1)  # calcd's card of that stroke, stamped with its first read
+    cards = poll()
+    assert len(cards) == 2 and cards[0]["downhole"] is not None
+    np.testing.assert_allclose(cards[0]["downhole"]["load"], pump_card()[1])
+    assert cards[1]["downhole"] is not None  # the first stroke keeps its own
+    # the collector thread (started by the first view) sees a stroke by itself too
+    site.publish_card(t1 + 8 * 10**9, phase=1.0)
+    deadline = time.monotonic() + 5
+    while len(cards := view(client, "W101")["last_cards"]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(cards) == 3 and cards[0]["downhole"] is not None
 
 
 def test_annulus_against_mawop(views):
@@ -285,3 +313,26 @@ def test_the_views_of_a_retired_api_are_closed(views):
     gc.collect()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_a_half_published_card_waits_for_its_other_array(views):
+    """acqd writes the position array, then the load array: a look in between (new
+    position, old load) is not a stroke."""
+    from daemons.webd.wellviews.views import views_of
+
+    client, site = views
+    login(client, "eva")
+    view(client, "W101")
+    state = client.app.state.web
+    memory = views_of(state.api).cards
+    t1 = site.now + 10 * 10**9
+    pos, load = surface_card(0.7)
+    site.acq.write_array(site.acq.index_of("W101.CARD_POSITION"), pos * 0.9, t1, 0)
+    state.worker.pool.submit(memory.poll, state.api.rings).result()
+    assert len(view(client, "W101")["last_cards"]) == 1
+    site.acq.write_array(site.acq.index_of("W101.CARD_LOAD"), load, t1, 0)
+    state.worker.pool.submit(memory.poll, state.api.rings).result()
+    cards = view(client, "W101")["last_cards"]
+    assert len(cards) == 2
+    np.testing.assert_allclose(cards[0]["surface"]["position"], pos * 0.9)
+    np.testing.assert_allclose(cards[0]["surface"]["load"], load)

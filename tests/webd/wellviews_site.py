@@ -255,10 +255,16 @@ class ViewSite:
         self.card_ts = self.now
         self.publish_card(self.now)
 
-    def publish_card(self, ts_ns: int, phase: float = 0.0) -> None:
+    def publish_card(self, ts_ns: int, phase: float = 0.0, pump: bool = True) -> None:
+        """A stroke as acqd publishes it (the surface arrays, stamped `ts_ns`) and, with
+        `pump`, calcd's downhole card stamped the same (as calcd stamps it)."""
         pos, load = surface_card(phase)
         self.acq.write_array(self.acq.index_of("W101.CARD_POSITION"), pos, ts_ns, 0)
         self.acq.write_array(self.acq.index_of("W101.CARD_LOAD"), load, ts_ns, 0)
+        if pump:
+            self.publish_pump_card(ts_ns)
+
+    def publish_pump_card(self, ts_ns: int) -> None:
         ppos, pload = pump_card()
         self.calc.write_array(self.calc.index_of("W101.CALC.PUMP_CARD_POSITION"), ppos,
                               ts_ns, 0)
