@@ -1,2 +1,2 @@
-"""webd: the operators' REST API (and, next, the web HMI) over the gateway's live values,
+"""webd: the operators' web HMI pages and REST API over the gateway's live values,
 history, alarms and secured writes (docs/webd.md)."""

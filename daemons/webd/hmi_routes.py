@@ -1,9 +1,9 @@
 """The API endpoints the HMI pages added: overview, writable tags, system health, the alarm
-journal, the page language, and users and roles for administrators.
+journal, the page language, one's own password, and users and roles for administrators.
 
 Same rules as daemons/webd/app.py: the `authenticated` guard (401), CSRF on every POST,
 `authorize` in the work functions (403), changes audited (by the access module for
-users, by webd for the language).
+users and passwords, by webd for the language).
 """
 
 from __future__ import annotations

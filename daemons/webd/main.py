@@ -1,4 +1,4 @@
-"""webd: the REST API (and, next, the HMI pages) on uvicorn, as a wellgate service.
+"""webd: the REST API and the HMI pages on uvicorn, as a wellgate service.
 
 `run(config)` is the daemon; `entry()` the console script (`webd --config PATH`).
 uvicorn serves on a socket webd binds itself (a bind error is then an ordinary start

@@ -148,7 +148,17 @@ async def trends_page(request: Request) -> Response:
 
 @get("/alarms", include_in_schema=False)
 async def alarms_page(request: Request) -> Response:
-    return await _page(request, "alarms.html", "alarms")
+    # Buttons only for what the user's roles allow (alarmd's rules: acknowledging is
+    # alarms/write, shelving alarms/approve); the API checks each alarm's well anyway.
+    web = request.app.state.web
+    who = await _who(request)
+    may = {"ack": False, "shelve": False}
+    if who is not None:  # by role: a user scoped to some wells may act on theirs
+        roles = who.user.roles
+        matrix = web.gate.policy.matrix
+        may = {"ack": bool(roles & matrix.roles_for("alarms", "write")),
+               "shelve": bool(roles & matrix.roles_for("alarms", "approve"))}
+    return await _page(request, "alarms.html", "alarms", may=may)
 
 
 @get("/tags", include_in_schema=False)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from .conftest import PASSWORD
 
@@ -22,10 +23,9 @@ VIEWPORT = {"width": 1280, "height": 860}
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    sync_api = pytest.importorskip("playwright.sync_api")
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_api.sync_playwright() as p:
+    with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
@@ -52,3 +52,45 @@ def shot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# WCAG 2.1 contrast of every visible text against the background it sits on (the first
+# ancestor with an opaque background): 4.5:1, or 3:1 for large text (24 px, 18.66 px bold).
+CONTRAST_JS = """() => {
+  const parse = (s) => { const m = s.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return {rgb: p.slice(0, 3), a: p.length > 3 ? p[3] : 1}; };
+  const lum = (rgb) => { const [r, g, b] = rgb.map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const bgOf = (el) => { for (let e = el; e; e = e.parentElement) {
+    const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c.rgb; }
+    return [255, 255, 255]; };
+  const bad = [], seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const n = walker.currentNode, el = n.parentElement;
+    if (!n.textContent.trim() || !el || seen.has(el) || el instanceof SVGElement) continue;
+    seen.add(el);
+    if (el.closest('[hidden], script, dialog:not([open])') || !el.getClientRects().length) continue;
+    const s = getComputedStyle(el), fg = parse(s.color);
+    if (!fg || s.visibility === 'hidden') continue;
+    const l1 = lum(fg.rgb), l2 = lum(bgOf(el));
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight, 10) >= 700;
+    if (ratio < ((size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5)) {
+      bad.push(`${el.tagName} "${n.textContent.trim().slice(0, 24)}" ${ratio.toFixed(2)}`);
+    }
+  }
+  return bad;
+}"""
+# Buttons, fields and the navigation: at least 44 x 44 CSS px (gloves, panel PCs).
+SMALL_TARGETS_JS = """() => [...document.querySelectorAll(
+    'button, select, input, nav a, .button')].filter((e) => e.getClientRects().length
+    && !e.closest('[hidden], dialog:not([open])')).map((e) => [e, e.getBoundingClientRect()])
+    .filter(([, r]) => r.height < 44 || r.width < 44)
+    .map(([e, r]) => `${e.tagName}#${e.id} ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+
+
+def accessibility_problems(page) -> list[str]:
+    return [*page.evaluate(CONTRAST_JS), *page.evaluate(SMALL_TARGETS_JS)]

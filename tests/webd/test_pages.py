@@ -109,3 +109,11 @@ def test_page_files_are_package_data():
     for path in files:
         rel = path.relative_to(webd).as_posix()
         assert any(fnmatch(rel, g) for g in globs), rel
+
+
+@pytest.mark.parametrize(("user", "ack", "shelve"), [("eva", "1", "0"), ("sam", "1", "1"),
+                                                     ("rita", "0", "0")])
+def test_alarm_buttons_follow_the_roles(client, user, ack, shelve):
+    login(client, user)
+    html = client.get("/alarms").text
+    assert f'data-may-ack="{ack}" data-may-shelve="{shelve}"' in html

@@ -24,7 +24,12 @@ from daemons.core.access.policy import load_policy
 from daemons.core.access.users import UserStore
 from daemons.core.config import load_config
 
-from .browser import browser, logged_in, shot  # noqa: F401  (browser is a fixture)
+from .browser import (  # noqa: F401  (browser is a fixture)
+    accessibility_problems,
+    browser,
+    logged_in,
+    shot,
+)
 from .conftest import FAST, PASSWORD
 from .test_demo_stack import wait_for
 from .test_live import free_port
@@ -108,6 +113,7 @@ def test_login_overview_and_the_rod_pump_well_page(browser, demo):  # noqa: F811
         page.locator("#map svg .pin").first.wait_for()  # W101 has coordinates
         page.wait_for_function("() => document.querySelectorAll('.tile dd').length > 3")
         shot(page, "overview")
+        assert accessibility_problems(page) == []
 
         page.click(".tile[data-well=W101] h3 a")
         page.wait_for_url("**/wells/W101")
@@ -122,6 +128,13 @@ def test_login_overview_and_the_rod_pump_well_page(browser, demo):  # noqa: F811
         assert page.locator("#well-tags tr[data-tag='W101.SPM'] a").get_attribute(
             "href").startswith("/trends?tags=W101.SPM")
         shot(page, "well-rod-pump")
+        assert accessibility_problems(page) == []
+        # A phone's width: the page reflows (wide tables scroll inside their box).
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto("/overview")
+        page.locator(".tile").first.wait_for()
+        assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth + 1")
+        shot(page, "overview-phone")
 
         assert page.errors == []
     finally:
@@ -199,6 +212,7 @@ def test_engineer_write_is_confirmed_and_read_back(browser, demo):  # noqa: F811
         result = page.locator("#write-result").inner_text()
         assert "Confirmed" in result and f"{new:,}" in result, result
         shot(page, "tags-write")
+        assert accessibility_problems(page) == []
         page.click("#write-cancel")
         # The new value comes back through the live stream into the table.
         page.wait_for_function(
@@ -250,6 +264,7 @@ def test_system_page_for_an_administrator_only(browser, demo):  # noqa: F811
         page.locator("#user-table tr[data-user=pe]").wait_for()
         assert page.locator("#disk").inner_text() != ""
         shot(page, "system")
+        assert accessibility_problems(page) == []
         assert page.errors == []
     finally:
         context.close()
@@ -276,7 +291,12 @@ def test_alarm_acknowledged_in_the_page(browser, demo):  # noqa: F811
         assert row.locator(".prio").inner_text().split()[-1] in (
             "Critical", "High", "Medium", "Low")  # and as a word
         shot(page, "alarms")
-        button.click()
+        assert accessibility_problems(page) == []
+        # By keyboard, and the list's 5-second refresh keeps the focus on the button.
+        button.focus()
+        page.wait_for_timeout(5500)
+        assert page.evaluate("() => document.activeElement.dataset.id") == alarm_id
+        page.keyboard.press("Enter")
         page.fill("#alarm-comment", "seen from the browser")
         page.click("#alarm-confirm")
         page.wait_for_function(
@@ -305,12 +325,15 @@ def test_trend_zoom_queries_the_new_range(browser, demo):  # noqa: F811
         wait_for(lambda: len(api_from_page(
             page, "GET", f"/api/history/W101.THP?points=1000&start={time.time() - 300}")[1]
             .get("ts", [])) > 5, 40, "history of W101.THP")
-        page.goto("/trends?tags=W101.THP,W101.CHP&range=300")
+        page.goto("/trends?tags=W101.THP,W101.SPM&range=300")
         page.locator("#chart .u-over").wait_for()
         page.wait_for_function("() => document.getElementById('trend-range-text').dataset.start")
         before = (page.locator("#trend-range-text").get_attribute("data-start"),
                   page.locator("#trend-range-text").get_attribute("data-end"))
-        assert len(queries) >= 2 and any("W101.CHP" in q for q in queries)
+        assert len(queries) >= 2 and any("W101.SPM" in q for q in queries)
+        # psi and spm: a scale (and an axis) each; the legend names the units
+        legend = page.locator("#chart .u-legend").inner_text()
+        assert "W101.THP (psi)" in legend and "W101.SPM (spm)" in legend, legend
         n = len(queries)
         box = page.locator("#chart .u-over").bounding_box()
         y = box["y"] + box["height"] / 2
@@ -336,6 +359,7 @@ def test_trend_zoom_queries_the_new_range(browser, demo):  # noqa: F811
         assert text.startswith("ts,value,min,max,quality")
         page.wait_for_timeout(300)  # the new query's data drawn
         shot(page, "trends")
+        assert accessibility_problems(page) == []
         assert page.errors == []
     finally:
         context.close()

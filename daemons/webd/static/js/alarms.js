@@ -1,22 +1,26 @@
 // Alarms: the active list by priority with acknowledge / shelve (with a comment), and a
 // search of alarmd's journal.
 import { api, lang, t } from "/static/js/ctx.js";
-import { el, fmtTime, fmtValue, notice, priorityBadge, PRIORITIES } from "/static/js/common.js";
+import { el, fmtTime, fmtValue, keepingFocus, notice, priorityBadge, PRIORITIES } from "/static/js/common.js";
 
 const body = document.querySelector("#alarm-table tbody");
 const dialog = document.getElementById("alarm-dialog");
 let pending = null;  // {op, alarm}
+// Offered only to roles that may (the API refuses the rest anyway).
+const table = document.getElementById("alarm-table");
+const mayAck = table.dataset.mayAck === "1";
+const mayShelve = table.dataset.mayShelve === "1";
 
 const rank = (p) => { const i = PRIORITIES.indexOf(p); return i < 0 ? 99 : i; };
 
 function row(a) {
   const message = (lang === "es" ? a.message_es : a.message_en) || a.message || "";
   const actions = el("td", { class: "actions" });
-  if (a.state === "unacknowledged" || a.state === "rtn_unacknowledged") {
+  if (mayAck && (a.state === "unacknowledged" || a.state === "rtn_unacknowledged")) {
     actions.append(el("button", { type: "button", class: "ack", "data-id": a.id,
       onclick: () => ask("ack", a), text: t("alarms.ack") }));
   }
-  if (a.state !== "shelved" && a.state !== "normal" && a.state !== "out_of_service") {
+  if (mayShelve && !["shelved", "normal", "out_of_service"].includes(a.state)) {
     actions.append(el("button", { type: "button", class: "shelve", "data-id": a.id,
       onclick: () => ask("shelve", a), text: t("alarms.shelve") }));
   }
@@ -32,7 +36,7 @@ async function load() {
   try {
     const list = (await api("/api/alarms")).filter((a) => a.state !== "normal");
     list.sort((a, b) => rank(a.priority) - rank(b.priority) || (b.since || 0) - (a.since || 0));
-    body.replaceChildren(...list.map(row));
+    keepingFocus(() => body.replaceChildren(...list.map(row)));
     document.getElementById("alarms-empty").hidden = list.length > 0;
   } catch (e) { notice(e.message, "error"); }
 }

@@ -14,6 +14,20 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Re-render without losing the keyboard focus: when the focused control was replaced,
+// focus its twin in the new content (same element, class, text and owner).
+export function keepingFocus(render) {
+  const a = document.activeElement;
+  const owner = (e) => e.dataset.id || e.dataset.tag || e.closest("[data-well]")?.dataset.well || "";
+  const key = a && a !== document.body
+    ? { tag: a.tagName, cls: a.className, text: a.textContent, owner: owner(a) } : null;
+  render();
+  if (!key || document.contains(a)) return;
+  const twin = [...document.querySelectorAll(key.tag)].find((c) => c.className === key.cls
+    && c.textContent === key.text && owner(c) === key.owner);
+  twin?.focus();
+}
+
 export function notice(text, kind = "info") {
   const box = document.getElementById("notice");
   if (!box) return;
@@ -28,7 +42,7 @@ export function fmtValue(v) {
   if (typeof v === "number") {
     const a = Math.abs(v);
     return a !== 0 && (a >= 1e6 || a < 1e-3) ? v.toExponential(3)
-      : v.toLocaleString(lang, { maximumFractionDigits: 3 });
+      : v.toLocaleString(lang, { maximumFractionDigits: a >= 100 ? 2 : 3 });
   }
   return String(v);
 }

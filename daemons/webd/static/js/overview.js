@@ -1,7 +1,7 @@
 // Site overview: one tile per well (status, key values, alarm counts) and a map drawn
 // from the wells' latitude/longitude.
 import { api, subscribe, t } from "/static/js/ctx.js";
-import { el, fmtValue, notice, priorityBadge, statusBadge, PRIORITIES } from "/static/js/common.js";
+import { el, fmtValue, keepingFocus, notice, priorityBadge, statusBadge, PRIORITIES } from "/static/js/common.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const tiles = document.getElementById("well-tiles");
@@ -41,7 +41,8 @@ function drawMap(wells) {
   const lats = placed.map((w) => w.latitude), lons = placed.map((w) => w.longitude);
   const [la0, la1, lo0, lo1] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
   const span = Math.max(la1 - la0, lo1 - lo0, 0.005);
-  const x = (lo) => pad + ((lo - lo0) / span) * (W - 2 * pad);
+  const labelRoom = 120;  // the labels go right of their pins
+  const x = (lo) => pad + ((lo - lo0) / span) * (W - 2 * pad - labelRoom);
   const y = (la) => H - pad - ((la - la0) / span) * (H - 2 * pad);
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -67,9 +68,11 @@ function drawMap(wells) {
 async function load() {
   try {
     const data = await api("/api/overview");
-    valueCells.clear();
-    tiles.replaceChildren(...data.wells.map(tile));
-    drawMap(data.wells);
+    keepingFocus(() => {
+      valueCells.clear();
+      tiles.replaceChildren(...data.wells.map(tile));
+      drawMap(data.wells);
+    });
     if (!data.wells.length) tiles.append(el("p", { text: t("overview.none") }));
   } catch (e) { notice(e.message, "error"); }
 }

@@ -8,6 +8,7 @@ const body = document.querySelector("#tag-table tbody");
 const dialog = document.getElementById("write-dialog");
 const input = document.getElementById("tag-pattern");
 const rows = new Map();
+const MAX_ROWS = 500;
 let writable = new Map();
 let unsubscribe = null;
 let target = null;
@@ -23,11 +24,13 @@ function cells(r) {
     el("td", { text: fmtTime(r.ts) }), write];
 }
 
+// Only the changing cells are replaced: a focused Write button stays where it is.
 function update(r) {
   const known = rows.get(r.tag);
   if (!known) return;
   known.row = r;
-  known.tr.replaceChildren(...cells(r));
+  const fresh = cells(r);
+  for (const i of [1, 2, 3, 4]) known.tr.children[i].replaceWith(fresh[i]);
 }
 
 async function search(ev) {
@@ -40,7 +43,10 @@ async function search(ev) {
       api(`/api/tags/writable?pattern=${encodeURIComponent(pattern)}`)]);
     writable = new Map(w.map((x) => [x.tag, x]));
     rows.clear();
-    body.replaceChildren(...list.map((r) => {
+    // A whole site is thousands of tags: the first MAX_ROWS, and a word to narrow it.
+    const shown = list.slice(0, MAX_ROWS);
+    notice(list.length > MAX_ROWS ? t("tags.more", { shown: MAX_ROWS, total: list.length }) : "");
+    body.replaceChildren(...shown.map((r) => {
       const tr = el("tr", { "data-tag": r.tag }, ...cells(r));
       rows.set(r.tag, { tr, row: r });
       return tr;

@@ -15,6 +15,7 @@ let tags = [];
 let range = null;  // [start, end] in Unix seconds
 let settingData = false;
 let zoomTimer = null;
+const unitsOf = new Map();  // tag -> units (from /api/tags): one y scale per unit
 
 const toLocalInput = (s) => {
   const d = new Date(s * 1000);
@@ -55,12 +56,19 @@ function showRange() {
 
 function build(data) {
   chartBox.replaceChildren();
+  // Tags of different units get their own y scale; the first two units have an axis
+  // (left and right), each labelled with its unit.
+  const units = [...new Set(tags.map((tag) => unitsOf.get(tag) || "—"))];
+  const scales = { x: { time: true, min: range[0], max: range[1] } };
+  for (const u of units) scales[u] = { auto: true };
+  const axes = [{ stroke: theme.fg, grid: { stroke: theme.grid } },
+    ...units.slice(0, 2).map((u, i) => ({ scale: u, label: u, stroke: theme.fg, side: i ? 1 : 3,
+                                          grid: { show: i === 0, stroke: theme.grid } }))];
   const opts = {
-    width: width(), height: 380,
-    scales: { x: { time: true, min: range[0], max: range[1] } },
-    axes: [{ stroke: theme.fg, grid: { stroke: theme.grid } },
-           { stroke: theme.fg, grid: { stroke: theme.grid } }],
-    series: [{}, ...tags.map((tag, i) => ({ label: tag, stroke: theme.series[i % theme.series.length],
+    width: width(), height: 380, scales, axes,
+    series: [{}, ...tags.map((tag, i) => ({ label: `${tag} (${unitsOf.get(tag) || "—"})`,
+                                           scale: unitsOf.get(tag) || "—",
+                                           stroke: theme.series[i % theme.series.length],
                                            width: 2, dash: i % 2 ? [6, 3] : undefined, spanGaps: false }))],
     cursor: { drag: { x: true, y: false } },
     hooks: { setScale: [(u, key) => {
@@ -121,10 +129,11 @@ document.getElementById("pan-right").addEventListener("click", () => move(0.5));
 document.getElementById("zoom-out").addEventListener("click", () => move(0, 2));
 window.addEventListener("resize", () => plot?.setSize({ width: width(), height: 380 }));
 
-api("/api/tags").then((rows) => {
-  document.getElementById("tag-names").replaceChildren(
-    ...rows.filter((r) => !Array.isArray(r.value)).map((r) => el("option", { value: r.tag })));
-}).catch(() => {});
+try {
+  const rows = (await api("/api/tags")).filter((r) => !Array.isArray(r.value));
+  for (const r of rows) unitsOf.set(r.tag, r.units);
+  document.getElementById("tag-names").replaceChildren(...rows.map((r) => el("option", { value: r.tag })));
+} catch (e) { notice(e.message, "error"); }
 if (params.get("tags")) {
   tagInput.value = params.get("tags");
   if (params.get("range")) rangeSel.value = params.get("range");

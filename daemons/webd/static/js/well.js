@@ -17,13 +17,15 @@ function render(r) {
     el("td", { class: "num", text: fmtValue(r.value) }), el("td", { text: r.units || "" }),
     el("td", {}, qualityBadge(r.quality)), el("td", { text: fmtTime(r.ts) })];
   if (!tr) {
-    tr = el("tr", { "data-tag": r.tag });
+    tr = el("tr", { "data-tag": r.tag }, ...cells);
     rows.set(r.tag, tr);
     const after = [...rows.keys()].sort().indexOf(r.tag);
     const next = body.children[after];
     body.insertBefore(tr, next || null);
+    return;
   }
-  tr.replaceChildren(...cells);
+  // Only the changing cells: a focused link in the first cell keeps the focus.
+  for (const i of [1, 2, 3, 4]) tr.children[i].replaceWith(cells[i]);
 }
 
 async function header() {
