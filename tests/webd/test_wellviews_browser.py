@@ -6,8 +6,6 @@ style or script would show as a console error.  Screenshots go to docs/screensho
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import uvicorn
+from playwright.sync_api import expect
 
 from daemons.core.quality import Quality
 from daemons.webd.app import WebState, build_app, security_headers
@@ -22,51 +22,28 @@ from daemons.webd.auth import Gatekeeper, Worker
 from daemons.webd.data import Api
 from daemons.webd.main import _Server, listen
 
+from .browser import SCREENSHOTS, browser  # noqa: F401  (browser is a fixture)
 from .conftest import FAST, PASSWORD
 from .wellviews_site import ViewSite
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
 pytestmark = pytest.mark.timeout(120)
 
 TREE = Path(__file__).resolve().parents[2]
 WEBD = TREE / "daemons" / "webd"
+VENDOR = WEBD / "static" / "vendor"
 HARNESS = Path(__file__).resolve().parent / "wellviews_harness"
-SCREENSHOTS = TREE / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 WELLS = {"rod_pump": "W101", "esp": "W102", "gas_lift": "W103", "flowing": "W104",
          "coiled_tubing": "W107", "pcp": "W108", "drilling": "D201"}
 TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json",
          ".html": "text/html; charset=utf-8"}
 
 
-def uplot_dir(tmp: Path) -> Path:
-    """uPlot's dist files: the project's vendored copy when `make` put it there, else
-    installed from npm into a temporary folder for this run."""
-    vendored = WEBD / "static" / "vendor"
-    if (vendored / "uPlot.iife.min.js").exists():
-        return vendored
-    if shutil.which("npm") is None:
-        pytest.skip("uPlot is not in daemons/webd/static/vendor and npm is not installed")
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tmp),
-                        "uplot@^1.6.30"], capture_output=True, text=True, timeout=120)
-    dist = tmp / "node_modules" / "uplot" / "dist"
-    if r.returncode != 0 or not (dist / "uPlot.iife.min.js").exists():
-        pytest.skip(f"uPlot not vendored and npm could not install it: {r.stderr[-300:]}")
-    return dist
-
-
-def static_files(app, uplot: Path):
-    """webd (API, pages, /static from the tree) plus /static/vendor (uPlot, vendored or
-    installed for this run) and /harness (the test page and the views' catalogues)."""
+def static_files(app):
+    """webd (API, pages, /static from the tree with uPlot in static/vendor) plus /harness
+    (the test page and the views' catalogues)."""
     async def serve(scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] == "http" and path.startswith("/static/vendor/"):
-            file = uplot / path.removeprefix("/static/vendor/")
-        elif scope["type"] == "http" and path.startswith("/harness/catalogue."):
+        if scope["type"] == "http" and path.startswith("/harness/catalogue."):
             file = WEBD / "i18n" / f"wells.{path.removeprefix('/harness/catalogue.')}"
         elif scope["type"] == "http" and path.startswith("/harness/"):
             file = HARNESS / path.removeprefix("/harness/")
@@ -86,17 +63,16 @@ def static_files(app, uplot: Path):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[str, ViewSite]]:
-    root = tmp_path_factory.mktemp("site")
-    uplot = uplot_dir(tmp_path_factory.mktemp("uplot"))
-    site = ViewSite(root)
+    if not (VENDOR / "uPlot.iife.min.js").exists():
+        pytest.fail(f"uPlot is not in {VENDOR}: `make web` (part of `make test`) puts it there")
+    site = ViewSite(tmp_path_factory.mktemp("site"))
     worker = Worker()
     gate = worker.pool.submit(lambda: Gatekeeper(site.cfg, hasher=FAST)).result()
     api = worker.pool.submit(Api, gate).result()
-    import uvicorn
     sock = listen("127.0.0.1", 0)
-    server = _Server(uvicorn.Config(static_files(build_app(WebState(worker, gate, api)),
-                                                 uplot), lifespan="off", log_config=None,
-                                    access_log=False, timeout_graceful_shutdown=1))
+    server = _Server(uvicorn.Config(static_files(build_app(WebState(worker, gate, api))),
+                                    lifespan="off", log_config=None, access_log=False,
+                                    timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -111,18 +87,8 @@ def served(tmp_path_factory) -> Iterator[tuple[str, ViewSite]]:
     site.close()
 
 
-@pytest.fixture(scope="module")
-def browser(served) -> Iterator:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make installs it)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def page(browser, served):
+def page(browser, served):  # noqa: F811  (browser: the fixture of .browser)
     base, _ = served
     context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
     r = context.request.post("/api/login", data=json.dumps({"user": "ana", "password": PASSWORD}),
@@ -221,7 +187,7 @@ def test_unmount_removes_the_view(page):
     assert page.errors == []
 
 
-def test_the_well_page_mounts_the_rod_pump_view(browser, served):
+def test_the_well_page_mounts_the_rod_pump_view(browser, served):  # noqa: F811
     """The webui well page (/wells/W101) imports /static/js/wells/rod_pump.js and mounts
     it with its own ctx: surface and downhole cards overlaid, drawn with data points."""
     base, _ = served
