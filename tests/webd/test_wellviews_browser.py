@@ -156,7 +156,9 @@ def test_live_value_reaches_the_open_view_within_two_seconds(page, served):
     site.acq.write_batch(np.array([slot]), np.array([57.5]), time.time_ns(),
                          np.array([int(Quality.GOOD)], np.uint32))
     expect(tile).to_have_text("57.5", timeout=2000)
-    assert time.monotonic() - t0 < 2.0
+    elapsed = time.monotonic() - t0
+    print(f"ring write to the view's tile: {elapsed * 1000:.0f} ms")
+    assert elapsed < 2.0
     assert page.errors == []
 
 
