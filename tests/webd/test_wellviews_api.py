@@ -232,6 +232,16 @@ def test_coiled_tubing_weight_vs_model(views):
     assert v["string"]["ct_string_id"] == "CT-1750-0001"
 
 
+def test_injector_rate_and_pressure_against_target_and_limit(views):
+    client, _ = views
+    login(client, "eva")
+    v = view(client, "I301")
+    assert v["injection"] == {"fluid": "water", "max_injection_pressure_psi": 2500.0,
+                              "target_rate": 3000.0}
+    assert v["values"]["injection_pressure"]["value"] == 2100.0
+    assert [t["tag"] for t in v["trends"]] == ["I301.QINJ", "I301.PINJ"]
+
+
 def test_every_type_answers_with_the_common_keys(views):
     client, site = views
     login(client, "sam")

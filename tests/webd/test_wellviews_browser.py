@@ -33,7 +33,7 @@ WEBD = TREE / "daemons" / "webd"
 VENDOR = WEBD / "static" / "vendor"
 HARNESS = Path(__file__).resolve().parent / "wellviews_harness"
 WELLS = {"rod_pump": "W101", "esp": "W102", "gas_lift": "W103", "flowing": "W104",
-         "coiled_tubing": "W107", "pcp": "W108", "drilling": "D201"}
+         "coiled_tubing": "W107", "pcp": "W108", "drilling": "D201", "injector": "I301"}
 TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json",
          ".html": "text/html; charset=utf-8"}
 
@@ -163,19 +163,22 @@ def test_live_value_reaches_the_open_view_within_two_seconds(page, served):
 
 
 @pytest.mark.parametrize("type_", ["esp", "gas_lift", "pcp", "flowing", "drilling",
-                                   "coiled_tubing"])
+                                   "coiled_tubing", "injector"])
 def test_each_type_draws_its_charts(page, type_):
     open_view(page, type_, lang="es" if type_ in ("drilling", "flowing") else "en")
-    charts = page.locator(".wv-chart canvas")
-    assert charts.count() >= 2
     page.screenshot(path=str(SCREENSHOTS / f"wellview-{type_}.png"), full_page=True)
-    # the type's main x-y chart has its first series drawn
-    assert page.evaluate(COUNT_COLOUR, [0, "#0060a8"]) > 50
+    if type_ == "injector":  # meters, no x-y chart: pressure at 84 % of the maximum
+        assert page.locator("meter").first.get_attribute("value") == "2100"
+        assert "84 % of the maximum" in page.locator(".wv").inner_text()
+    else:  # the type's main x-y chart has its first series drawn
+        assert page.locator(".wv-chart canvas").count() >= 2
+        assert page.evaluate(COUNT_COLOUR, [0, "#0060a8"]) > 50
     text = page.locator(".wv").inner_text()
     expected = {"esp": "ESP pump curve and operating point",
                 "gas_lift": "Economic optimum", "pcp": "PCP rate against displacement",
                 "flowing": "Prueba de pozo", "drilling": "Hoja de matado",
-                "coiled_tubing": "Weight against the model"}[type_]
+                "coiled_tubing": "Weight against the model",
+                "injector": "Injection against target and limit"}[type_]
     assert expected in text
     assert "Annulus" in text or "anulares" in text
     page.screenshot(path=str(SCREENSHOTS / f"wellview-{type_}.png"), full_page=True)

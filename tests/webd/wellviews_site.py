@@ -142,6 +142,15 @@ casing_shoe_tvd_ft = 6000.0
 reserve_pits = [4]
 
 [[well]]
+id = "I301"
+field = "Lagunillas"
+type = "injector"
+[well.injector]
+fluid = "water"
+max_injection_pressure_psi = 2500.0
+target_rate = 3000.0
+
+[[well]]
 id = "B201"
 field = "Bachaquero"
 type = "flowing"
@@ -176,6 +185,8 @@ TAGS = [
     ("D201.MW_IN", "D201", "mud_weight_in", "ppg", 10.5),
     ("D201.PIT1", "D201", "pit_volume_1", "bbl", 410.0),
     ("D201.PIT2", "D201", "pit_volume_2", "bbl", 380.0),
+    ("I301.QINJ", "I301", "injection_rate", "bbl/d", 2400.0),
+    ("I301.PINJ", "I301", "injection_pressure", "psi", 2100.0),
     ("B201.THP", "B201", "thp", "psi", 300.0),
 ]
 CALCS = {  # calcd's results (docs/calcs.md)

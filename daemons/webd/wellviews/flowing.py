@@ -1,5 +1,6 @@
 """Flowing wells on a test header: the test in progress, calcd's recorded tests
-(welltests.db, as `wellgate welltests` lists them) and the well's IPR curve."""
+(welltests.db, as `wellgate welltests` lists them) and the well's IPR curve; injectors
+(rate and pressure against their configured target and limit)."""
 
 from __future__ import annotations
 
@@ -104,3 +105,16 @@ def flowing(src: ViewSource) -> dict[str, Any]:
             "params": {k: src.well.param(k) for k in (
                 "choke_size_64ths", "reservoir_pressure_psi", "bubble_point_psi",
                 "productivity_index_bpd_psi")}}
+
+
+def injector(src: ViewSource) -> dict[str, Any]:
+    src.use_roles("injection_rate", "injection_pressure", "injection_total", "thp", "chp",
+                  "run_status")
+    w = src.well
+    return {"injection": {"fluid": w.param("fluid"),
+                          "max_injection_pressure_psi": finite(
+                              w.param("max_injection_pressure_psi")),
+                          "target_rate": finite(w.param("target_rate"))},
+            "trends": src.trend_refs("injection_rate", "injection_pressure"),
+            "params": {k: w.param(k) for k in ("fluid", "max_injection_pressure_psi",
+                                                "target_rate")}}

@@ -34,6 +34,7 @@ BUILDERS: dict[str, Builder] = {
     "gas_lift": lambda s, _c: lift.gas_lift(s),
     "pcp": lambda s, _c: lift.pcp_view(s),
     "flowing": lambda s, _c: flowing.flowing(s),
+    "injector": lambda s, _c: flowing.injector(s),
     "drilling": lambda s, _c: rig.drilling(s),
     "coiled_tubing": lambda s, _c: rig.coiled_tubing(s),
 }
