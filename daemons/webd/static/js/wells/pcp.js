@@ -12,7 +12,8 @@ export async function mount(section, ctx) {
     const torqueText = el("span");
     const box = el("div");
     ui.root.append(tiles.node,
-      panel(ctx, "wells.pcp.torque", el("div", { class: "wv-annulus" }, torque, torqueText)),
+      panel(ctx, "wells.pcp.torque", el("div", { class: "wv-annulus" },
+        el("span", { class: "wv-label", text: ctx.t("wells.tag.drive_torque") }), torque, torqueText)),
       panel(ctx, "wells.pcp.rate", box), panel(ctx, "wells.trends", ui.trends(view.trends)));
     const chart = new XYChart(ctx, box, {
       title: ctx.t("wells.pcp.rate"), xLabel: ctx.t("wells.axis.rpm"),
