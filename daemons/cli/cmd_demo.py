@@ -198,12 +198,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
     console.say(
         f"wellgate demo in {root}\n  running: {names}\n  tag maps: version {version}\n"
         f"{admin_en}"
+        f"  web HMI:      http://127.0.0.1:{args.http_port}/\n"
         f"  live values:  {wg} {cfg} tags --watch\n"
         f"  daemons:      {wg} {cfg} status\n"
         f"  faults:       {wg} simulate fault rpc1 drop --dir {layout.sim_state}\n"
         f"  logs:         {layout.logs}/\nCtrl-C stops everything.",
         f"demo de wellgate en {root}\n  en marcha: {names}\n  mapas: versión {version}\n"
         f"{admin_es}"
+        f"  HMI web:         http://127.0.0.1:{args.http_port}/\n"
         f"  valores en vivo: {wg} {cfg} tags --watch\n"
         f"  demonios:        {wg} {cfg} status\n"
         f"  fallas:          {wg} simulate fault rpc1 drop --dir {layout.sim_state}\n"

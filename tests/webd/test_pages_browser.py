@@ -102,6 +102,7 @@ def test_login_overview_and_the_rod_pump_well_page(browser, demo):  # noqa: F811
     page.goto("/overview")
     page.wait_for_url("**/login")  # no session: the login page
     shot(page, "login")
+    assert accessibility_problems(page) == []
     context.close()
     context, page = logged_in(browser, demo, "pe")
     try:
@@ -179,6 +180,7 @@ def test_field_operator_is_not_offered_a_write_and_the_api_refuses(browser, demo
             "() => document.querySelectorAll('#tag-table tbody tr').length === 1")
         assert page.locator("#tag-table tr[data-tag]").count() == 0
         shot(page, "tags-field-operator")
+        assert accessibility_problems(page) == []
         for tag in ("TS1.PRESSURE_SP", WRITE_TAG):
             status, body = api_from_page(page, "POST", "/api/write",
                                          {"tag": tag, "value": 100, "reason": "test"})
@@ -265,7 +267,36 @@ def test_system_page_for_an_administrator_only(browser, demo):  # noqa: F811
         assert page.locator("#disk").inner_text() != ""
         shot(page, "system")
         assert accessibility_problems(page) == []
+        # A user created in the page gets a one-time password, changed at the first login.
+        page.fill("#new-user", "nova")
+        page.select_option("#new-role", "field_operator")
+        page.click("#user-form button[type=submit]")
+        page.locator("#user-table tr[data-user=nova]").wait_for()
+        one_time = page.locator("#user-result").inner_text().rsplit(" ", 1)[-1]
+        assert len(one_time) == 20, page.locator("#user-result").inner_text()
         assert page.errors == []
+    finally:
+        context.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=demo)
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        page.fill("#user", "nova")
+        page.fill("#password", one_time)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url("**/password")
+        page.locator("#password-must").wait_for()
+        shot(page, "password")
+        assert accessibility_problems(page) == []
+        page.goto("/overview")  # not before the password is changed
+        page.wait_for_url("**/password")
+        page.fill("#old-password", one_time)
+        page.fill("#new-password", "quiet-river-stone-81")
+        page.fill("#new-password2", "quiet-river-stone-81")
+        page.click("#password-form button[type=submit]")
+        page.wait_for_function("() => location.pathname === '/overview'"
+                               " || !document.getElementById('password-error').hidden")
+        assert page.url.endswith("/overview"), page.locator("#password-error").inner_text()
     finally:
         context.close()
 
