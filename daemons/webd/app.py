@@ -29,6 +29,7 @@ from daemons.webd.i18n import load_catalogues
 from daemons.webd.live import KEEPALIVE_S, RECHECK_S, hub_of
 from daemons.webd.pages import pages_router, static_router
 from daemons.webd.site import SiteViews
+from daemons.webd.wellviews.views import well_view
 
 SESSION_COOKIE = "wg_session"
 CSRF_COOKIE = "wg_csrf"  # readable by the page's script: it echoes it in X-CSRF-Token
@@ -292,7 +293,7 @@ def build_app(web: WebState) -> Litestar:
     app = Litestar(
         route_handlers=[login, logout, me, tags, history, wells, well, alarms, ack, shelve,
                         write, status, events, *hmi_routes(READ, CHANGE), pages_router(),
-                        static_router()],
+                        static_router(), well_view],
         exception_handlers={ApiError: _api_error},
         middleware=[security_headers],
         openapi_config=OpenAPIConfig(title="wellgate webd", version=wellgate_version(),
