@@ -34,6 +34,17 @@ from .conftest import FAST, PASSWORD
 from .test_demo_stack import wait_for
 from .test_live import free_port
 
+# Pixels of one colour on the first well-view chart: proof that a series was drawn.
+DRAWN_PIXELS = """(hex) => {
+  const c = document.querySelector('#well-view .wv-chart canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const [r, g, b] = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4)
+    if (Math.abs(d[i] - r) < 40 && Math.abs(d[i + 1] - g) < 40 && Math.abs(d[i + 2] - b) < 40) n++;
+  return n;
+}"""
+
 pytestmark = pytest.mark.timeout(120)
 REPO = Path(__file__).resolve().parents[2]
 WRITE_TAG = "W101.MAWOP_A"  # a holding register of the simulated annulus monitor (rw)
@@ -128,6 +139,17 @@ def test_login_overview_and_the_rod_pump_well_page(browser, demo):  # noqa: F811
         assert page.locator("#well-status .status").inner_text().strip() != ""
         assert page.locator("#well-tags tr[data-tag='W101.SPM'] a").get_attribute(
             "href").startswith("/trends?tags=W101.SPM")
+        # The rod-pump view (static/js/wells/rod_pump.js) mounted with both cards drawn.
+        page.locator("#well-view .wv[data-ready]").wait_for(timeout=15000)
+        assert page.locator("#well-view .wv-chart canvas").count() >= 1
+        legend = page.locator("#well-view .wv-chart").first.inner_text()
+        assert "Downhole (pump) card" in legend
+        # The simulator's first stroke ends a few seconds after start: wait until the
+        # surface card is drawn (its series colour on the canvas) for the screenshot.
+        deadline = time.monotonic() + 30
+        while page.evaluate(DRAWN_PIXELS, "#0060a8") < 200 and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
+        assert page.evaluate(DRAWN_PIXELS, "#0060a8") >= 200, "no surface card drawn in 30 s"
         shot(page, "well-rod-pump")
         assert accessibility_problems(page) == []
         # A phone's width: the page reflows (wide tables scroll inside their box).
