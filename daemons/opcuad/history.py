@@ -27,11 +27,11 @@ NS = 1_000_000_000
 _EPOCH_1601 = datetime(1601, 1, 2, tzinfo=UTC)
 _CP = struct.Struct("<4sqqi")  # magic, next start ns, end ns, direction (1 / -1)
 MAGIC = b"WGH1"
-AGGREGATES = {
-    ua.NodeId(ua.ObjectIds.AggregateFunction_Minimum): "min",
-    ua.NodeId(ua.ObjectIds.AggregateFunction_Maximum): "max",
-    ua.NodeId(ua.ObjectIds.AggregateFunction_Average): "avg",
-    ua.NodeId(ua.ObjectIds.AggregateFunction_Interpolative): "interp",
+AGGREGATES = {  # by numeric id in namespace 0 (a NodeId's encoding must not matter)
+    ua.ObjectIds.AggregateFunction_Minimum: "min",
+    ua.ObjectIds.AggregateFunction_Maximum: "max",
+    ua.ObjectIds.AggregateFunction_Average: "avg",
+    ua.ObjectIds.AggregateFunction_Interpolative: "interp",
 }
 NO_DATA = ua.StatusCode(ua.StatusCodes.BadNoData)
 
@@ -109,7 +109,9 @@ class History(HistoryManager):
             values, cp = self._raw(reader, tag, details, rv.ContinuationPoint)
         elif isinstance(details, ua.ReadProcessedDetails):
             types = details.AggregateType
-            kind = AGGREGATES.get(types[k] if k < len(types) else types[-1]) if types else None
+            agg = (types[k] if k < len(types) else types[-1]) if types else None
+            kind = AGGREGATES.get(agg.Identifier) if agg is not None and \
+                agg.NamespaceIndex == 0 else None
             if kind is None:
                 result.StatusCode = ua.StatusCode(ua.StatusCodes.BadAggregateNotSupported)
                 return result

@@ -22,7 +22,9 @@ from typing import Any
 from asyncua import ua
 from asyncua.server import internal_subscription
 from asyncua.server.monitored_item_service import MonitoredItemService
+from asyncua.ua.uaprotocol_auto import DataChangeFilter
 
+# Decoded filters are the generated class; ua.DataChangeFilter is a subclass of it.
 # NodeId -> EURange span (high - low), filled by the address-space builder.
 SPANS: dict[ua.NodeId, float] = {}
 
@@ -37,7 +39,7 @@ def _number(dv: ua.DataValue | None) -> float | None:
 
 
 def _wants_timestamps(flt: Any) -> bool:
-    return isinstance(flt, ua.DataChangeFilter) and \
+    return isinstance(flt, DataChangeFilter) and \
         flt.Trigger == ua.DataChangeTrigger.StatusValueTimestamp
 
 
@@ -58,7 +60,7 @@ class FastMonitoredItemService(MonitoredItemService):
     async def _create_data_change_monitored_item(
             self, params: ua.MonitoredItemCreateRequest) -> ua.MonitoredItemCreateResult:
         flt = params.RequestedParameters.Filter
-        if isinstance(flt, ua.DataChangeFilter) and flt.DeadbandType == ua.DeadbandType.Percent:
+        if isinstance(flt, DataChangeFilter) and flt.DeadbandType == ua.DeadbandType.Percent:
             span = SPANS.get(params.ItemToMonitor.NodeId)
             if span is None or not span > 0 or not 0 <= flt.DeadbandValue <= 100:
                 result = ua.MonitoredItemCreateResult()
@@ -87,7 +89,7 @@ class FastMonitoredItemService(MonitoredItemService):
         if last.StatusCode != value.StatusCode:
             return True
         flt = mdata.filter
-        trigger = flt.Trigger if isinstance(flt, ua.DataChangeFilter) \
+        trigger = flt.Trigger if isinstance(flt, DataChangeFilter) \
             else ua.DataChangeTrigger.StatusValue
         if trigger == ua.DataChangeTrigger.Status:
             return False
@@ -98,7 +100,7 @@ class FastMonitoredItemService(MonitoredItemService):
         if new is None or old is None or math.isnan(new) or math.isnan(old):
             return (last.Value.Value if last.Value else None) != \
                 (value.Value.Value if value.Value else None)
-        if not isinstance(flt, ua.DataChangeFilter) or flt.DeadbandType == ua.DeadbandType.None_:
+        if not isinstance(flt, DataChangeFilter) or flt.DeadbandType == ua.DeadbandType.None_:
             return new != old
         if flt.DeadbandType == ua.DeadbandType.Absolute:
             return abs(new - old) > flt.DeadbandValue

@@ -226,9 +226,10 @@ class Site:
         return code
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    s = Site(tmp_path, "allow_none = true\n")
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One opcuad for a test module (starting one costs about a second)."""
+    s = Site(tmp_path_factory.mktemp("opcuad"), "allow_none = true\n")
     s.start()
     yield s
     s.stop()
