@@ -24,6 +24,13 @@ from daemons.core.access.policy import load_policy
 from daemons.core.access.users import UserStore
 from daemons.core.config import GatewayConfig
 from daemons.core.history.reader import default_paths
+from daemons.core.opcua_pki import (
+    application_uri,
+    describe,
+    ensure_certificate,
+    namespace_uri,
+    pki_of,
+)
 from daemons.core.problems import ValidationError
 from daemons.core.ring import RingDirectory, RingError
 from daemons.core.service import Availability, ServiceContext, daemon_main
@@ -32,16 +39,7 @@ from daemons.opcuad import monitor
 from daemons.opcuad.history import History
 from daemons.opcuad.live import LiveValues
 from daemons.opcuad.model import build_model
-from daemons.opcuad.security import (
-    SOURCE,
-    GatewayUsers,
-    TrustList,
-    application_uri,
-    describe,
-    ensure_certificate,
-    namespace_uri,
-    pki_of,
-)
+from daemons.opcuad.security import SOURCE, GatewayUsers, TrustList
 from daemons.opcuad.space import Space
 from daemons.opcuad.writes import Ruleset, Writes
 
