@@ -29,9 +29,12 @@ from daemons.opcuad.monitor import FastMonitoredItemService
 
 WAITING = ua.StatusCode(int(Quality.BAD_WAITING_FOR_INITIAL_DATA))
 NULL = ua.Variant(None, ua.VariantType.Null)
-_INTS = {ua.VariantType.SByte, ua.VariantType.Byte, ua.VariantType.Int16,
-         ua.VariantType.UInt16, ua.VariantType.Int32, ua.VariantType.UInt32,
-         ua.VariantType.Int64, ua.VariantType.UInt64}
+# Integer types and their ranges: a ring value outside its node's type cannot be encoded
+# (it would break the whole publish response), so it is sent as a null value.
+_INTS = {ua.VariantType.SByte: (-2**7, 2**7 - 1), ua.VariantType.Byte: (0, 2**8 - 1),
+         ua.VariantType.Int16: (-2**15, 2**15 - 1), ua.VariantType.UInt16: (0, 2**16 - 1),
+         ua.VariantType.Int32: (-2**31, 2**31 - 1), ua.VariantType.UInt32: (0, 2**32 - 1),
+         ua.VariantType.Int64: (-2**63, 2**63 - 1), ua.VariantType.UInt64: (0, 2**64 - 1)}
 
 
 def _ts(ts_ns: int) -> datetime | None:
@@ -44,8 +47,10 @@ def convert(value: float, vt: ua.VariantType) -> Any:
     """A ring float as the node's type (NaN = no value)."""
     if math.isnan(value):
         return None
-    if vt in _INTS:
-        return round(value)
+    span = _INTS.get(vt)
+    if span is not None:
+        number = round(value)
+        return number if span[0] <= number <= span[1] else None
     if vt == ua.VariantType.Boolean:
         return value != 0.0
     if vt == ua.VariantType.String:

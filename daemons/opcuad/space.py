@@ -209,5 +209,7 @@ class Space:
                 d.Verb = verb
                 changes.append(d)
         gen.event.Changes = changes
+        # asyncua records the field's DataType NodeId here, which its Variant cannot take.
+        gen.event.data_types["Changes"] = ua.VariantType.ExtensionObject
         await gen.trigger(message=f"address space changed: {len(added)} added, "
                                   f"{len(removed)} removed")
