@@ -10,8 +10,12 @@ BIN    := $(VENV)/bin
 # also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
 DEMO_DEBS := socat python3-venv
 TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
+# opcuad's interop test runs node-opcua-client (hil-tests/opcua-node) with Node.js; npm
+# comes with some nodejs builds and is Debian's separate `npm` package otherwise.
+TEST_DEBS += nodejs
+OPCUA_NODE := hil-tests/opcua-node
 
-.PHONY: demo test lint bench clean system-deps-demo system-deps-test
+.PHONY: demo test lint bench clean system-deps-demo system-deps-test npm-deps
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wellgate needs Python >= 3.11")'
@@ -32,7 +36,15 @@ demo: system-deps-demo $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test: system-deps-test $(BIN)/.installed lint
+# npm ci installs exactly package-lock.json's versions; node_modules is never committed.
+$(OPCUA_NODE)/node_modules/.installed: $(OPCUA_NODE)/package-lock.json
+	@command -v npm >/dev/null || scripts/ensure-system-packages.sh npm
+	cd $(OPCUA_NODE) && npm ci --no-audit --no-fund
+	@touch $@
+
+npm-deps: system-deps-test $(OPCUA_NODE)/node_modules/.installed
+
+test: system-deps-test $(BIN)/.installed lint npm-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
