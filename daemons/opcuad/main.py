@@ -39,7 +39,7 @@ from daemons.opcuad import monitor
 from daemons.opcuad.history import History
 from daemons.opcuad.live import LiveValues
 from daemons.opcuad.model import build_model
-from daemons.opcuad.security import SOURCE, GatewayUsers, TrustList
+from daemons.opcuad.security import SOURCE, GatewayUsers, TrustList, track_channel_mode
 from daemons.opcuad.space import Space
 from daemons.opcuad.writes import Ruleset, Writes
 
@@ -106,6 +106,7 @@ class OpcuaDaemon:
         logging.getLogger("asyncua").setLevel(
             logging.DEBUG if ctx.settings.log_level == "debug" else logging.WARNING)
         monitor.install()
+        track_channel_mode()
         self.user_manager = GatewayUsers(self._accounts(cfg, ctx.log), opc.anonymous, ctx.log)
         server = self.server = Server(user_manager=self.user_manager)
         await server.init()

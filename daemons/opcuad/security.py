@@ -7,6 +7,7 @@ administrator to trust with `wellgate opcua trust`.  Logins go to the access mod
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from typing import Any
 
@@ -19,6 +20,30 @@ from cryptography import x509
 from daemons.core.opcua_pki import Pki, der, thumbprint, trusted_thumbprints
 
 SOURCE = "opcua"  # the audit log's word for opcuad
+# The security mode of the channel a request came on, set around each request (below):
+# asyncua's certificate validator is not told it, and a security-None channel must not
+# refuse a client for the certificate it sends anyway (UaExpert, node-opcua do).
+CHANNEL_MODE: contextvars.ContextVar[ua.MessageSecurityMode] = contextvars.ContextVar(
+    "opcua_channel_mode", default=ua.MessageSecurityMode.SignAndEncrypt)
+
+
+def track_channel_mode() -> None:
+    """Wrap asyncua's per-request dispatch so CHANNEL_MODE holds the channel's mode."""
+    from asyncua.server import uaprocessor
+
+    original = uaprocessor.UaProcessor._process_message
+    if getattr(original, "wellgate_tracked", False):
+        return
+
+    async def process(self: Any, typeid: Any, requesthdr: Any, seqhdr: Any, body: Any) -> Any:
+        token = CHANNEL_MODE.set(self._connection.security_policy.Mode)
+        try:
+            return await original(self, typeid, requesthdr, seqhdr, body)
+        finally:
+            CHANNEL_MODE.reset(token)
+
+    process.wellgate_tracked = True  # type: ignore[attr-defined]
+    uaprocessor.UaProcessor._process_message = process  # type: ignore[method-assign]
 
 
 class TrustList:
@@ -28,6 +53,8 @@ class TrustList:
         self.pki, self.audit, self.log = pki, audit, log
 
     async def __call__(self, cert: x509.Certificate, app: ua.ApplicationDescription) -> None:
+        if CHANNEL_MODE.get() == ua.MessageSecurityMode.None_:
+            return  # not used for anything on a None channel (which is read-only anyway)
         raw = der(cert)
         thumb = thumbprint(raw)
         now = dt.datetime.now(dt.UTC)
@@ -61,9 +88,9 @@ class GatewayUsers:
     def get_user(self, iserver: Any, username: str | None = None,
                  password: str | None = None, certificate: Any = None) -> UaUser | None:
         if username is None:
-            if certificate is None and self.anonymous:
-                return UaUser(role=UserRole.Anonymous, name=None)
-            return None
+            # Anonymous (X509 identity tokens are not offered, so asyncua refuses them
+            # before asking here; `certificate` is then only the channel's certificate).
+            return UaUser(role=UserRole.Anonymous, name=None) if self.anonymous else None
         result = self.accounts.login(username, password or "", SOURCE)
         if not result.ok or result.user is None:
             self.log.info("login refused", user=username, code=result.code)
