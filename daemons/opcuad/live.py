@@ -79,6 +79,7 @@ class LiveValues:
         self.tagmap_version = -1
         self.delivered = 0  # notifications queued (metrics, bench)
         self.available = False
+        self._touched: set[FastMonitoredItemService] = set()
 
     # -- layout --------------------------------------------------------------------------
     def slots(self) -> dict[str, tuple[str, int]]:
@@ -208,6 +209,6 @@ class LiveValues:
         return 1 if dv is not None else 0
 
     async def flush(self) -> None:
-        for owner in getattr(self, "_touched", ()):
+        for owner in self._touched:
             await owner.flush()
         self._touched = set()

@@ -43,7 +43,7 @@ async function main() {
   const subscribeS = (Date.now() - started) / 1000;
   console.error(`subscribed ${args.names.length} items in ${subscribeS.toFixed(1)} s`);
   await new Promise((r) => setTimeout(r, args.seconds * 1000));
-  console.log(JSON.stringify({ ticks, subscribe_s: subscribeS }));
+  console.log("RESULT " + JSON.stringify({ ticks, subscribe_s: subscribeS }));
   await sub.terminate();
   await session.close();
   await client.disconnect();

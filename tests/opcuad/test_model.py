@@ -1,0 +1,55 @@
+"""Where nodes go and what type they get (model.py), without a server."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from daemons.core.tagmap import TagDef
+from daemons.opcuad.model import MAX_CHILDREN, build_model, data_type
+from daemons.opcuad.units import eu_information, unit_id
+
+
+def tag(name: str, well: str | None = "W101", **kw) -> TagDef:
+    base = {"device": "rtu1", "unit": 1, "table": "hr", "address": 0, "type": "uint16"}
+    return TagDef(name=name, well=well, **{**base, **kw})
+
+
+def test_placement_by_ring_and_tag_map():
+    tags = {t.name: t for t in (tag("W101.THP"), tag("SITE.FLARE_T", None),
+                                tag("W101.CARD", type="float32", count=200))}
+    slots = {"W101.THP": ("acq", 0), "SITE.FLARE_T": ("acq", 0), "W101.CARD": ("acq", 200),
+             "_sys.rtu1.status": ("acq", 0), "W101.PUMP_FILLAGE": ("calc", 0),
+             "W101.THP.ALARM.HI": ("alarm", 0), "ALARMS.FLOOD": ("alarm", 0),
+             "B201.THP": ("acq", 0)}
+    m = build_model("pad", ["W101", "B201"], tags, slots)
+    where = {n: v.folder for n, v in m.variables.items()}
+    assert where == {"W101.THP": "pad/W101", "SITE.FLARE_T": "pad/Site",
+                     "W101.CARD": "pad/W101", "_sys.rtu1.status": "pad/System",
+                     "W101.PUMP_FILLAGE": "pad/W101/Calculations",
+                     "W101.THP.ALARM.HI": "pad/W101/Alarms", "ALARMS.FLOOD": "pad/Alarms",
+                     "B201.THP": "pad/B201"}
+    assert m.variables["W101.CARD"].length == 200
+    assert m.variables["W101.THP.ALARM.HI"].data_type == "Int32"
+    folders = [f.node for f in m.folders]
+    assert folders.index("pad") < folders.index("pad/W101") < folders.index(
+        "pad/W101/Calculations")  # parents first
+
+
+def test_big_folders_are_split():
+    slots = {f"T{i:05d}": ("acq", 0) for i in range(1001)}
+    m = build_model("pad", [], {}, slots)
+    per_folder = Counter(v.folder for v in m.variables.values())
+    assert max(per_folder.values()) <= MAX_CHILDREN
+    assert sum(per_folder.values()) == 1001 and len(per_folder) == 5
+    children = Counter(f.parent for f in m.folders)
+    assert children["pad/Site"] == 5
+
+
+def test_types_and_units():
+    assert data_type(tag("a")) == "UInt16"
+    assert data_type(tag("a", scale=0.1)) == "Double"
+    assert data_type(tag("a", type="bit", bit=3)) == "Boolean"
+    assert data_type(tag("a", type="float32")) == "Float"
+    assert unit_id("FAH") == 0x464148  # OPC 10000-8's own example
+    assert eu_information("psi").UnitId == 0x5053
+    assert eu_information("spm").UnitId == -1
