@@ -25,6 +25,13 @@ from asyncua.server.monitored_item_service import MonitoredItemService
 from asyncua.ua.uaprotocol_auto import DataChangeFilter
 
 # Decoded filters are the generated class; ua.DataChangeFilter is a subclass of it.
+# Enum members looked up once: attribute access on an Enum class is slow on the hot path.
+DISABLED = ua.MonitoringMode.Disabled
+TRIGGER_STATUS = ua.DataChangeTrigger.Status
+TRIGGER_STATUS_VALUE = ua.DataChangeTrigger.StatusValue
+TRIGGER_TIMESTAMP = ua.DataChangeTrigger.StatusValueTimestamp
+DEADBAND_NONE = int(ua.DeadbandType.None_)
+DEADBAND_ABSOLUTE = int(ua.DeadbandType.Absolute)
 # NodeId -> EURange span (high - low), filled by the address-space builder.
 SPANS: dict[ua.NodeId, float] = {}
 
@@ -52,6 +59,7 @@ class FastMonitoredItemService(MonitoredItemService):
         super().__init__(isub, aspace)
         self.reported: dict[int, ua.DataValue] = {}  # handle -> last value reported
         self.ts_handles: set[int] = set()
+        self.handle_of: dict[int, int] = {}  # monitored item id -> callback handle
         self.pending = False
 
     def wants_timestamps(self, handle: int) -> bool:
@@ -68,19 +76,29 @@ class FastMonitoredItemService(MonitoredItemService):
                 return result
         result = await super()._create_data_change_monitored_item(params)
         mdata = self._monitored_items.get(result.MonitoredItemId)
+        if mdata is not None:
+            self.handle_of[result.MonitoredItemId] = mdata.callback_handle
         if mdata is not None and _wants_timestamps(flt):
             self.ts_handles.add(mdata.callback_handle)
             FastMonitoredItemService.timestamp_items += 1
         return result
 
     def _delete_monitored_items(self, mid: int) -> ua.StatusCode:
-        for handle, owner in list(self._monitored_datachange.items()):
-            if owner == mid:
-                self.reported.pop(handle, None)
-                if handle in self.ts_handles:
-                    self.ts_handles.discard(handle)
-                    FastMonitoredItemService.timestamp_items -= 1
-        return super()._delete_monitored_items(mid)
+        # asyncua finds the item's handle by scanning every item: quadratic when a client
+        # deletes 10,000 items (24 s, measured).  The handle is remembered instead.
+        handle = self.handle_of.pop(mid, None)
+        if handle is None:
+            return super()._delete_monitored_items(mid)  # an event item
+        if mid not in self._monitored_items:
+            return ua.StatusCode(ua.StatusCodes.BadMonitoredItemIdInvalid)
+        self.reported.pop(handle, None)
+        if handle in self.ts_handles:
+            self.ts_handles.discard(handle)
+            FastMonitoredItemService.timestamp_items -= 1
+        self.aspace.delete_datachange_callback(handle)
+        self._monitored_datachange.pop(handle, None)
+        self._monitored_items.pop(mid)
+        return ua.StatusCode()
 
     def _passes(self, mdata: Any, handle: int, value: ua.DataValue) -> bool:
         last = self.reported.get(handle)
@@ -89,20 +107,19 @@ class FastMonitoredItemService(MonitoredItemService):
         if last.StatusCode != value.StatusCode:
             return True
         flt = mdata.filter
-        trigger = flt.Trigger if isinstance(flt, DataChangeFilter) \
-            else ua.DataChangeTrigger.StatusValue
-        if trigger == ua.DataChangeTrigger.Status:
+        is_filter = isinstance(flt, DataChangeFilter)
+        trigger = flt.Trigger if is_filter else TRIGGER_STATUS_VALUE
+        if trigger == TRIGGER_STATUS:
             return False
-        if trigger == ua.DataChangeTrigger.StatusValueTimestamp and \
-                last.SourceTimestamp != value.SourceTimestamp:
+        if trigger == TRIGGER_TIMESTAMP and last.SourceTimestamp != value.SourceTimestamp:
             return True
         new, old = _number(value), _number(last)
         if new is None or old is None or math.isnan(new) or math.isnan(old):
             return (last.Value.Value if last.Value else None) != \
                 (value.Value.Value if value.Value else None)
-        if not isinstance(flt, DataChangeFilter) or flt.DeadbandType == ua.DeadbandType.None_:
+        if not is_filter or flt.DeadbandType == DEADBAND_NONE:
             return new != old
-        if flt.DeadbandType == ua.DeadbandType.Absolute:
+        if flt.DeadbandType == DEADBAND_ABSOLUTE:
             return abs(new - old) > flt.DeadbandValue
         span = SPANS.get(mdata.read_value_id.NodeId, 0.0)
         return abs(new - old) > flt.DeadbandValue / 100.0 * span
@@ -113,14 +130,13 @@ class FastMonitoredItemService(MonitoredItemService):
         if mid is None:
             return False
         mdata = self._monitored_items.get(mid)
-        if mdata is None or mdata.mode == ua.MonitoringMode.Disabled:
+        if mdata is None or mdata.mode == DISABLED:
             return False
         if not self._passes(mdata, handle, value):
             return False
         self.reported[handle] = value
-        event = ua.MonitoredItemNotification()
-        event.ClientHandle = mdata.client_handle
-        event.Value = value
+        # Both fields given: the default would build a DataValue only to drop it.
+        event = ua.MonitoredItemNotification(mdata.client_handle, value)
         queue = self.isub._triggered_datachanges
         items = queue.get(mid)
         if items is None:

@@ -53,3 +53,21 @@ def test_types_and_units():
     assert unit_id("FAH") == 0x464148  # OPC 10000-8's own example
     assert eu_information("psi").UnitId == 0x5053
     assert eu_information("spm").UnitId == -1
+
+
+def test_fast_datavalue_equals_asyncua_construction():
+    from datetime import UTC, datetime
+
+    from asyncua import ua
+
+    from daemons.opcuad.live import fast_datavalue, fast_variant
+
+    now = datetime.now(UTC)
+    slow = ua.DataValue(Value=ua.Variant(812.5, ua.VariantType.Double),
+                        StatusCode=ua.StatusCode(0x40900000), SourceTimestamp=now,
+                        ServerTimestamp=now)
+    fast = fast_datavalue(fast_variant(812.5, ua.VariantType.Double),
+                          ua.StatusCode(0x40900000), now, now)
+    assert fast == slow
+    from asyncua.ua.ua_binary import struct_to_binary
+    assert struct_to_binary(fast) == struct_to_binary(slow)
