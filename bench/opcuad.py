@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 CLIENT = ROOT / "hil-tests" / "opcua-node" / "bench-client.js"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NSURI = "urn:wellgate:bench"
+SUBSCRIBE_TIMEOUT_S = 600
 
 NAIVE = r'''
 import asyncio, sys, time
@@ -170,25 +171,35 @@ def measure(server: subprocess.Popen, port: int, n: int, seconds: float,
                               cwd=CLIENT.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     assert client.stderr is not None and client.stdout is not None
-    errors = []
-    for line in client.stderr:
-        errors.append(line)
-        if line.startswith("subscribed"):
-            break
-    else:
-        raise RuntimeError("the client did not subscribe: " + "".join(errors[-20:]))
-    # Keep draining its stderr (node-opcua warnings) so the pipe never blocks it.
-    threading.Thread(target=client.stderr.read, daemon=True).start()
+    errors: list[str] = []
+    subscribed = threading.Event()
+
+    def drain() -> None:  # also keeps the pipe from filling up with node-opcua's warnings
+        for line in client.stderr:
+            errors.append(line)
+            if line.startswith("subscribed"):
+                subscribed.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not subscribed.wait(SUBSCRIBE_TIMEOUT_S):
+        client.kill()
+        raise RuntimeError(f"the client did not subscribe {n} items within "
+                           f"{SUBSCRIBE_TIMEOUT_S} s: " + "".join(errors[-5:]))
     t0, c0 = time.monotonic(), cpu_s(server.pid)
     c_client0 = cpu_s(client.pid)
     t_start = time.time()
-    out = client.stdout.read()
+    line = ""
+    for line in client.stdout:  # node-opcua logs to stdout too: ours is marked RESULT
+        if line.startswith("RESULT "):
+            break
     t_end = time.time()
     t1, c1 = time.monotonic(), cpu_s(server.pid)
+    client_cpu = cpu_s(client.pid) - c_client0
+    client.stdout.read()
     client.wait(30)
     argfile.unlink()
-    # node-opcua logs to stdout too: the result is the line marked RESULT.
-    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    if not line.startswith("RESULT "):
+        raise RuntimeError("the client ended without a result")
     result = json.loads(line[len("RESULT "):])
     ticks = {int(k): v for k, v in result["ticks"].items()}
     # Every whole second inside the window should bring N changes: a tick the server never
@@ -196,10 +207,9 @@ def measure(server: subprocess.Popen, port: int, n: int, seconds: float,
     inside = range(math.ceil(t_start + 1.5), math.floor(t_end - 1.5) + 1)
     delivered = sum(ticks.get(t, 0) for t in inside) / (n * len(inside)) if inside else 0.0
     return {"cpu_pct": 100.0 * (c1 - c0) / (t1 - t0), "delivered": delivered,
+            "client_pct": 100.0 * client_cpu / (t1 - t0),
             "ticks": len(inside), "ticks_seen": sum(1 for t in inside if t in ticks),
-            "subscribe_s": result["subscribe_s"],
-            "client_cpu_s": round(cpu_s(client.pid) - c_client0, 1)
-            if Path(f"/proc/{client.pid}").exists() else None}
+            "subscribe_s": result["subscribe_s"]}
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -248,7 +258,7 @@ def run_naive(n: int, seconds: float, publishing_ms: int) -> dict:
 def show(name: str, n: int, r: dict) -> None:
     print(f"{name:<28} {n:>7,} items  CPU {r['cpu_pct']:5.1f} % of one core  "
           f"delivered {100 * r['delivered']:5.1f} % over {r['ticks']} s "
-          f"({r['ticks_seen']} ticks published)  "
+          f"({r['ticks_seen']} ticks published; client {r['client_pct']:.0f} %)  "
           f"(start {r['start_s']} s, subscribe {r['subscribe_s']:.1f} s"
           + (f", RSS {r['rss_mb']} MB" if "rss_mb" in r else "") + ")", flush=True)
 
@@ -268,7 +278,10 @@ def main() -> int:
     print(f"# {os.cpu_count()} CPUs; window {args.seconds:g} s; publishing interval "
           f"{args.publishing_ms} ms; values change every second", flush=True)
     for n in args.items:
-        show("opcuad", n, run_ours(n, args.seconds, args.publishing_ms))
+        try:
+            show("opcuad", n, run_ours(n, args.seconds, args.publishing_ms))
+        except RuntimeError as exc:
+            print(f"opcuad {n:,} items: {exc}", flush=True)
         if not args.no_naive and n <= 10_000:
             show("naive asyncua (write_value)", n, run_naive(n, args.seconds,
                                                              args.publishing_ms))
