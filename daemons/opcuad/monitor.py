@@ -15,12 +15,13 @@ this subclass (asyncua builds one per subscription from the module attribute), w
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from asyncua import ua
-from asyncua.server import internal_subscription
+from asyncua.server import internal_subscription, subscription_service
 from asyncua.server.monitored_item_service import MonitoredItemService
 from asyncua.ua.uaprotocol_auto import DataChangeFilter
 
@@ -164,9 +165,57 @@ class FastMonitoredItemService(MonitoredItemService):
             await self.flush()
 
 
+class ChunkedSubscription(internal_subscription.InternalSubscription):
+    """A subscription whose publish responses hold at most MAX_NOTIFICATIONS data changes.
+
+    asyncua puts every queued change into one response: 50,000 changes make a 1.7 MB
+    message, beyond what clients accept by default (node-opcua: 800 kB), and the whole
+    second is lost.  The rest waits for the next PublishRequest, flagged with
+    MoreNotifications (OPC 10000-4 §5.13.5), and is sent as soon as one arrives.
+    """
+
+    MAX_NOTIFICATIONS = 5000  # × ~34 bytes (a Double with two timestamps) ≈ 170 kB
+
+    def _pop_triggered_datachanges(self, result: ua.PublishResult) -> None:
+        queue = self._triggered_datachanges
+        if not queue:
+            return
+        room = self.MAX_NOTIFICATIONS
+        items: list[ua.MonitoredItemNotification] = []
+        for mid in list(queue):
+            pending = queue[mid]
+            take = pending[:room]
+            items.extend(take)
+            room -= len(take)
+            if len(take) == len(pending):
+                del queue[mid]
+            else:
+                queue[mid] = pending[len(take):]
+            if room <= 0:
+                break
+        notif = ua.DataChangeNotification()
+        notif.MonitoredItems = items
+        result.NotificationMessage.NotificationData.append(notif)
+
+    def _pop_publish_result(self) -> ua.PublishResult:
+        result = super()._pop_publish_result()
+        result.MoreNotifications = bool(self._triggered_datachanges)
+        return result
+
+    async def publish_results(self, requestdata: Any = None) -> bool:
+        sent = await super().publish_results(requestdata)
+        if sent and self._triggered_datachanges and self.pub_request_callback is not None:
+            # The rest goes out with the next PublishRequest (or at once if one is queued).
+            asyncio.get_running_loop().call_soon(
+                lambda: asyncio.ensure_future(self.publish_results()))
+        return sent
+
+
 def install() -> None:
-    """Make every subscription asyncua creates from now on use FastMonitoredItemService."""
+    """Make every subscription asyncua creates from now on a ChunkedSubscription using
+    FastMonitoredItemService."""
     internal_subscription.MonitoredItemService = FastMonitoredItemService  # type: ignore[misc]
+    subscription_service.InternalSubscription = ChunkedSubscription  # type: ignore[misc]
 
 
 def set_spans(spans: Mapping[ua.NodeId, float]) -> None:
