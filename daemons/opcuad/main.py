@@ -35,7 +35,7 @@ from daemons.core.problems import ValidationError
 from daemons.core.ring import RingDirectory, RingError
 from daemons.core.service import Availability, ServiceContext, daemon_main
 from daemons.core.tagmap import TagMap, TagMapContext, load_tagmaps, store
-from daemons.opcuad import monitor
+from daemons.opcuad import encode, monitor
 from daemons.opcuad.history import History
 from daemons.opcuad.live import LiveValues
 from daemons.opcuad.model import build_model
@@ -106,6 +106,7 @@ class OpcuaDaemon:
         logging.getLogger("asyncua").setLevel(
             logging.DEBUG if ctx.settings.log_level == "debug" else logging.WARNING)
         monitor.install()
+        encode.install()
         track_channel_mode()
         self.user_manager = GatewayUsers(self._accounts(cfg, ctx.log), opc.anonymous, ctx.log)
         server = self.server = Server(user_manager=self.user_manager)

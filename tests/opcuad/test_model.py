@@ -71,3 +71,32 @@ def test_fast_datavalue_equals_asyncua_construction():
     assert fast == slow
     from asyncua.ua.ua_binary import struct_to_binary
     assert struct_to_binary(fast) == struct_to_binary(slow)
+
+
+def test_fast_notification_encoding_is_byte_identical():
+    from datetime import UTC, datetime
+
+    from asyncua import ua
+    from asyncua.ua import ua_binary
+
+    from daemons.opcuad import encode
+
+    generic = ua_binary.create_dataclass_serializer(ua.MonitoredItemNotification)
+    now = datetime.now(UTC)
+    cases = [ua.Variant(812.5, ua.VariantType.Double), ua.Variant(7, ua.VariantType.UInt16),
+             ua.Variant(-3, ua.VariantType.Int32), ua.Variant(True, ua.VariantType.Boolean),
+             ua.Variant(1.5, ua.VariantType.Float), ua.Variant(None, ua.VariantType.Null),
+             ua.Variant([1.0, 2.0], ua.VariantType.Double, is_array=True),
+             ua.Variant("x", ua.VariantType.String)]
+    for var in cases:
+        for dv in (ua.DataValue(Value=var, StatusCode=ua.StatusCode(0x80310000),
+                                SourceTimestamp=now, ServerTimestamp=now),
+                   ua.DataValue(Value=var)):
+            n = ua.MonitoredItemNotification(ClientHandle=42, Value=dv)
+            assert encode._encode(n, generic) == generic(n), var
+    n = ua.MonitoredItemNotification(7, ua.DataValue(StatusCode=ua.StatusCode(0x80320000)))
+    assert encode._encode(n, generic) == generic(n)
+    encode.install()
+    notif = ua.DataChangeNotification(MonitoredItems=[n])
+    assert ua_binary.struct_from_binary(
+        ua.DataChangeNotification, ua.utils.Buffer(ua_binary.struct_to_binary(notif))) == notif
