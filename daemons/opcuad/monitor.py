@@ -174,7 +174,9 @@ class ChunkedSubscription(internal_subscription.InternalSubscription):
     MoreNotifications (OPC 10000-4 §5.13.5), and is sent as soon as one arrives.
     """
 
-    MAX_NOTIFICATIONS = 5000  # × ~34 bytes (a Double with two timestamps) ≈ 170 kB
+    # × ~34 bytes (a Double with two timestamps) ≈ 540 kB: under node-opcua's 800 kB, and
+    # few enough PublishRequest round trips that 50,000 changes a second get through.
+    MAX_NOTIFICATIONS = 16_000
 
     def _pop_triggered_datachanges(self, result: ua.PublishResult) -> None:
         queue = self._triggered_datachanges
