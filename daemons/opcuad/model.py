@@ -103,7 +103,7 @@ def build_model(site: str, wells: Iterable[str], tags: Mapping[str, TagDef],
     not (yet) in a ring still gets its node: it reads BadWaitingForInitialData.
     """
     wells = tuple(wells)
-    root = site
+    root = site.replace("/", "_")  # folder NodeIds are '/'-separated paths
     groups: dict[str, list[VariableSpec]] = {}
     names = dict.fromkeys([*tags, *slots])
     for name in names:
@@ -124,7 +124,7 @@ def build_model(site: str, wells: Iterable[str], tags: Mapping[str, TagDef],
         else:
             spec = VariableSpec(name, folder, "Double", length, "", None, None, "", False, well)
         groups.setdefault(folder, []).append(spec)
-    folders: dict[str, FolderSpec] = {root: FolderSpec(root, None, site)}
+    folders: dict[str, FolderSpec] = {root: FolderSpec(root, None, site)}  # shown as is
     variables: dict[str, VariableSpec] = {}
     for folder in sorted(groups):
         parts = folder.split("/")

@@ -35,6 +35,12 @@ def test_placement_by_ring_and_tag_map():
         "pad/W101/Calculations")  # parents first
 
 
+def test_a_slash_in_the_site_name_does_not_make_a_folder():
+    m = build_model("Pad 7/Norte", ["W101"], {}, {"W101.THP": ("acq", 0)})
+    assert [(f.node, f.parent, f.name) for f in m.folders] == [
+        ("Pad 7_Norte", None, "Pad 7/Norte"), ("Pad 7_Norte/W101", "Pad 7_Norte", "W101")]
+
+
 def test_big_folders_are_split():
     slots = {f"T{i:05d}": ("acq", 0) for i in range(1001)}
     m = build_model("pad", [], {}, slots)
