@@ -22,10 +22,15 @@ VENDOR := daemons/webd/static/vendor
 # webd's HTTPS test makes its certificate with the openssl CLI and checks it with curl.
 TEST_DEBS += openssl curl
 
+# opcuad's interop test runs node-opcua-client (hil-tests/opcua-node) with Node.js; npm
+# comes with some nodejs builds and is Debian's separate `npm` package otherwise.
+TEST_DEBS += nodejs
+OPCUA_NODE := hil-tests/opcua-node
+
 # Test workers (pytest-xdist): most tests wait on daemons and sockets, not the CPU.
 PYTEST_WORKERS ?= 3
 
-.PHONY: demo test lint bench clean system-deps-demo system-deps-test web image system-deps-image
+.PHONY: demo test lint bench clean system-deps-demo system-deps-test web image system-deps-image npm-deps
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wellgate needs Python >= 3.11")'
@@ -58,7 +63,7 @@ demo: system-deps-demo $(BIN)/.installed web
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test: system-deps-test $(BIN)/.installed web lint
+test: system-deps-test $(BIN)/.installed web npm-deps lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 system-deps-image:
@@ -68,8 +73,16 @@ system-deps-image:
 image: system-deps-image $(BIN)/.installed web
 	$(BIN)/python image/build.py all
 
+# npm ci installs exactly package-lock.json's versions; node_modules is never committed.
+$(OPCUA_NODE)/node_modules/.installed: $(OPCUA_NODE)/package-lock.json
+	@command -v npm >/dev/null || scripts/ensure-system-packages.sh npm
+	cd $(OPCUA_NODE) && npm ci --no-audit --no-fund
+	@touch $@
+
+npm-deps: system-deps-test $(OPCUA_NODE)/node_modules/.installed
+
 bench: $(BIN)/.installed
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info web/node_modules $(VENDOR)
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info web/node_modules $(VENDOR) $(OPCUA_NODE)/node_modules

@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    "mqtt://127.0.0.1:1883 (default: no cloud link)")
     p.add_argument("--http-port", type=int, default=8080, metavar="N",
                    help="web HMI port (default 8080)")
-    p.add_argument("--opcua-port", type=int, default=4840, metavar="N",
-                   help="OPC-UA port (default 4840)")
+    p.add_argument("--opcua-port", type=int, default=None, metavar="N",
+                   help="OPC-UA port (default: a free port, printed)")
     p.add_argument("--duration", type=float, metavar="SECONDS",
                    help="stop by itself after SECONDS (for tests and CI)")
     p.set_defaults(func=run, with_console=True)
@@ -70,7 +70,7 @@ def _free_port() -> int:
 
 
 def prepare(root: Path, *, mqtt: str | None = None, http_port: int = 8080,
-            opcua_port: int = 4840) -> DemoLayout:
+            opcua_port: int | None = None) -> DemoLayout:
     """Write the demo's site and gateway files into `root`, with free TCP ports."""
     root.mkdir(parents=True, exist_ok=True)
     sim_state = root / "sim"
@@ -99,7 +99,10 @@ def prepare(root: Path, *, mqtt: str | None = None, http_port: int = 8080,
     for dev in gw.get("device", []):
         dev.update(endpoints.get(dev["name"], {}))
     gw["web"] = {"port": http_port, "bind": "127.0.0.1"}
-    gw["opcua"] = {"port": opcua_port, "bind": "127.0.0.1"}
+    # opcuad: security None and anonymous enabled for a first look (UaExpert), both
+    # read-only; the secured endpoints are offered too (docs/opcua.md).
+    gw["opcua"] = {"port": opcua_port or _free_port(), "bind": "127.0.0.1",
+                   "allow_none": True, "anonymous": True}
     if mqtt:
         url = urlparse(mqtt)
         gw["mqtt"] = {"enabled": True, "host": url.hostname or "127.0.0.1",
@@ -195,11 +198,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
     else:
         admin_en = f"  users: kept from the earlier demo ({wg} {cfg} user list)\n"
         admin_es = f"  usuarios: los del demo anterior ({wg} {cfg} user list)\n"
+    opc = load_config(layout.gateway).opcua
+    endpoint = f"opc.tcp://{opc.bind}:{opc.port}{opc.path}"
+    opcua_en = f"  OPC-UA:       {endpoint} (security None / anonymous: read-only)\n"
+    opcua_es = f"  OPC-UA:          {endpoint} (seguridad None / anónimo: solo lectura)\n"
     console.say(
         f"wellgate demo in {root}\n  running: {names}\n  tag maps: version {version}\n"
         f"{admin_en}"
         f"  web HMI:      http://127.0.0.1:{args.http_port}/\n"
         f"  live values:  {wg} {cfg} tags --watch\n"
+        f"{opcua_en}"
         f"  daemons:      {wg} {cfg} status\n"
         f"  faults:       {wg} simulate fault rpc1 drop --dir {layout.sim_state}\n"
         f"  logs:         {layout.logs}/\nCtrl-C stops everything.",
@@ -207,6 +215,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         f"{admin_es}"
         f"  HMI web:         http://127.0.0.1:{args.http_port}/\n"
         f"  valores en vivo: {wg} {cfg} tags --watch\n"
+        f"{opcua_es}"
         f"  demonios:        {wg} {cfg} status\n"
         f"  fallas:          {wg} simulate fault rpc1 drop --dir {layout.sim_state}\n"
         f"  registros:       {layout.logs}/\nCtrl-C detiene todo.")

@@ -91,7 +91,7 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
     devices = _devices(root, problems)
     wells = _wells(root, problems)
     mqtt = _mqtt(root.sub("mqtt") or Section({}, ("mqtt",), problems))
-    opcua = _server(root.sub("opcua") or Section({}, ("opcua",), problems), OpcuaSection, 4840)
+    opcua = _opcua(root.sub("opcua") or Section({}, ("opcua",), problems), base)
     web = _web(root.sub("web") or Section({}, ("web",), problems), base)
     services = _services(root, problems)
     access = _access(root.sub("access") or Section({}, ("access",), problems), base)
@@ -417,6 +417,46 @@ def _web(s: Section, base: Path) -> WebSection:
     elif redirect and redirect == out.port:
         s.error("http_redirect_port", "'http_redirect_port' must differ from 'port'",
                 "'http_redirect_port' debe ser distinto de 'port'")
+
+
+# opcuad's security policy/mode pairs (asyncua's SecurityPolicyType names them the same).
+OPCUA_POLICIES = ("Basic256Sha256/SignAndEncrypt", "Basic256Sha256/Sign",
+                  "Aes256_Sha256_RsaPss/SignAndEncrypt", "Aes256_Sha256_RsaPss/Sign",
+                  "Aes128_Sha256_RsaOaep/SignAndEncrypt", "Aes128_Sha256_RsaOaep/Sign")
+
+
+def _opcua(s: Section, base: Path) -> OpcuaSection:
+    defaults = OpcuaSection(True, "0.0.0.0", 4840)
+    path = s.get_str("path", defaults.path)
+    if isinstance(path, str) and not path.startswith("/"):
+        s.error("path", "'path' must start with '/' (e.g. /wellgate)",
+                "'path' debe empezar por '/' (p. ej. /wellgate)")
+    policies = s.get_list("policies", list(defaults.policies)) or []
+    for item in policies:
+        if item not in OPCUA_POLICIES:
+            s.error("policies", f"unknown security policy '{item}' (valid: "
+                    f"{', '.join(OPCUA_POLICIES)})", f"política de seguridad desconocida "
+                    f"'{item}' (válidas: {', '.join(OPCUA_POLICIES)})")
+    allow_none = s.get_bool("allow_none", False)
+    if not policies and not allow_none:
+        s.error("policies", "no security policy left: list one or set allow_none = true",
+                "ninguna política de seguridad: indique una o ponga allow_none = true")
+    hostnames = s.get_list("hostnames", [])
+    if any(not isinstance(h, str) or not h for h in hostnames or []):
+        s.error("hostnames", "'hostnames' must be a list of non-empty names",
+                "'hostnames' debe ser una lista de nombres no vacíos")
+        hostnames = []
+    pki = s.get_str("pki_dir", "")
+    out = OpcuaSection(
+        enabled=s.get_bool("enabled", True), bind=s.get_str("bind", "0.0.0.0"),
+        port=s.get_int("port", 4840, minval=0, maxval=65535), path=path or defaults.path,
+        policies=tuple(p for p in policies if p in OPCUA_POLICIES), allow_none=bool(allow_none),
+        anonymous=bool(s.get_bool("anonymous", False)),
+        pki_dir=(base / pki).resolve() if pki else None, hostnames=tuple(hostnames or ()),
+        poll_ms=s.get_int("poll_ms", 250, minval=50, maxval=10_000),
+        history_max_values=s.get_int("history_max_values", 10_000, minval=10,
+                                     maxval=1_000_000))
+    s.finish()
     return out
 
 

@@ -144,9 +144,24 @@ class MqttSection:
 
 @dataclass(frozen=True, slots=True)
 class OpcuaSection:
+    """opcuad's server (docs/opcua.md): endpoint, security and certificate folders."""
+
     enabled: bool
     bind: str
     port: int
+    path: str = "/wellgate"  # endpoint opc.tcp://<bind>:<port><path>
+    # Security policy/mode pairs offered, strongest first (OPCUA_POLICIES in load.py).
+    policies: tuple[str, ...] = ("Basic256Sha256/SignAndEncrypt", "Basic256Sha256/Sign",
+                                 "Aes256_Sha256_RsaPss/SignAndEncrypt",
+                                 "Aes256_Sha256_RsaPss/Sign",
+                                 "Aes128_Sha256_RsaOaep/SignAndEncrypt",
+                                 "Aes128_Sha256_RsaOaep/Sign")
+    allow_none: bool = False  # security None endpoint (read-only sessions)
+    anonymous: bool = False  # anonymous identity (read-only sessions)
+    pki_dir: Path | None = None  # own/ trusted/ rejected/; None = <state_dir>/opcua-pki
+    hostnames: tuple[str, ...] = ()  # extra DNS names/IPs for the certificate
+    poll_ms: int = 250  # how often the rings are read for changes
+    history_max_values: int = 10_000  # per HistoryRead answer; more needs a continuation
 
 
 @dataclass(frozen=True, slots=True)

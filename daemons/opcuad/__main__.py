@@ -1,0 +1,3 @@
+from daemons.opcuad.main import entry
+
+entry()
