@@ -378,13 +378,6 @@ def _mqtt(s: Section) -> MqttSection:
     return out
 
 
-def _server(s: Section, cls: Any, port: int) -> Any:
-    out = cls(enabled=s.get_bool("enabled", True), bind=s.get_str("bind", "0.0.0.0"),
-              port=s.get_int("port", port, minval=0, maxval=65535))
-    s.finish()
-    return out
-
-
 def _web(s: Section, base: Path) -> WebSection:
     """[web]: address, HTTPS (certificate and key checked here) and session lifetimes."""
     def path(key: str) -> Path | None:
