@@ -12,7 +12,6 @@ import tomllib
 import zoneinfo
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from daemons.core.config.locate import Locator
 from daemons.core.config.model import (
