@@ -28,7 +28,9 @@ GROUP, NODE, DEVICE = "G1", "edge1", "pump1"
 ACQ_TAGS = ("P1.PRESS", "P1.TEMP", "P1.SPEED_SET", "_sys.pump1.1.comm")
 CALC_TAGS = ("W1.RATE",)
 ALARM_TAGS = ("P1.PRESS.ALARM.HI",)
-TAGMAP = """tag,device,unit,table,address,type,order,scale,offset,units,scan,deadband,access,min,max,well,role,description
+TAGMAP = """\
+tag,device,unit,table,address,type,order,scale,offset,units,scan,deadband,access,min,max,\
+well,role,description
 P1.PRESS,pump1,1,hr,0,float32,,1,0,psi,fast,0,r,0,5000,,,Discharge pressure
 P1.TEMP,pump1,1,hr,2,float32,,1,0,degF,fast,0,r,0,400,,,Discharge temperature
 P1.SPEED_SET,pump1,1,hr,4,float32,,1,0,spm,fast,0,rw,0,20,,,Speed setpoint

@@ -77,16 +77,30 @@ class Link:
     def connected(self) -> bool:
         return self.client is not None and self.client.is_connected and not self.lost.is_set()
 
-    async def connect(self, will_topic: str, will_payload: bytes) -> Server:
-        """Connect to the next server that answers; raises the last error otherwise."""
+    async def connect(self, will: Callable[[], tuple[str, bytes]],
+                      not_sent: Callable[[], None]) -> Server:
+        """Connect to the next server that answers; raises ConnectionError otherwise.
+
+        `will()` makes each attempt's Will (the NDEATH with the next bdSeq, persisted
+        first); `not_sent()` is called when an attempt failed before its CONNECT packet
+        left (TCP or TLS refused), so that attempt's bdSeq is not counted as used.
+        """
         last: Exception | None = None
         for _ in range(len(self.servers)):
             server = self.servers[self._next % len(self.servers)]
             self._next += 1
+            will_topic, will_payload = will()
             try:
                 await self._connect_one(server, will_topic, will_payload)
                 return server
-            except (TimeoutError, OSError, ssl.SSLError, Exception) as exc:
+            except TimeoutError as exc:  # (an OSError) the CONNECT may have left: bdSeq used
+                last = exc
+                await self._drop()
+            except OSError as exc:  # refused, unreachable, TLS handshake: no CONNECT sent
+                last = exc
+                not_sent()
+                await self._drop()
+            except Exception as exc:  # CONNECT sent but no (or a refusing) CONNACK
                 last = exc
                 await self._drop()
         raise ConnectionError(f"no MQTT server reachable ({last})")

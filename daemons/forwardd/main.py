@@ -45,7 +45,7 @@ from .session import EdgeSession
 TICK_S = 0.1
 STATUS_EVERY_S = 1.0
 NODE_METRICS_EVERY_S = 10.0
-BACKOFF_MAX_S = 30.0
+BACKOFF_MAX_S = 10.0  # one connect attempt per 10 s at worst: cheap, and a link back soon
 SYS_TAGS = ("_sys.forwardd.connected", "_sys.forwardd.outbox_depth",
             "_sys.forwardd.outbox_age_s", "_sys.forwardd.outbox_hours_left")
 
@@ -157,18 +157,29 @@ class ForwardDaemon:
         broker = Availability(ctx.log, "mqtt")
         backoff = 1.0
         ndeath_topic = build_topic(self.group_id, "NDEATH", self.node_id)
+        used: list[int] = []
+
+        def will() -> tuple[str, bytes]:
+            assert self.outbox is not None
+            used.append(self.outbox.next_bdseq())
+            return ndeath_topic, EdgeSession(
+                self.group_id, self.node_id, Catalog((), (), {}, {}),
+                compression=cfg.compression).ndeath(used[-1], _now_ms())[1]
+
+        def not_sent() -> None:
+            assert self.outbox is not None
+            self.outbox.set_state("bdseq", (used.pop() - 1) % 256, sync=True)
+
         while True:
-            bdseq = self.outbox.next_bdseq()
-            will = EdgeSession(self.group_id, self.node_id, Catalog((), (), {}, {}),
-                               compression=cfg.compression).ndeath(bdseq, _now_ms())[1]
             try:
-                server = await self.link.connect(ndeath_topic, will)
+                server = await self.link.connect(will, not_sent)
             except ConnectionError as exc:
                 broker.failed("broker", str(exc),
                               servers=[str(s) for s in self.link.servers])
                 await asyncio.sleep(backoff)
                 backoff = min(BACKOFF_MAX_S, backoff * 2)
                 continue
+            bdseq = used[-1]
             backoff = 1.0
             broker.ok("broker", server=str(server))
             self.server = str(server)
@@ -226,8 +237,8 @@ class ForwardDaemon:
         if online != self.host_online:
             ctx.log.info("primary host " + ("online" if online else "offline"), host=host)
         self.host_online = online
-        if not online:
-            self.host_offline_event.set()
+        if not online and self.pub is not None and self.pub.born:
+            self.host_offline_event.set()  # NDEATH, disconnect, reconnect and wait
 
     # -- the tick -------------------------------------------------------------------------
     def tick(self, ctx: ServiceContext) -> None:
