@@ -307,15 +307,21 @@ class Publisher:
         lanes = self.allowed_lanes()
         groups: dict[str, list] = defaultdict(list)
         sent: list[LiveSample] = []
+        unborn: list[LiveSample] = []
         for s in samples:
             m = metrics[s[0]]
             if m.lane not in lanes:
                 self.shed += 1
                 continue
             if m.device != NODE and m.device not in self.born_devices:
-                continue  # a dead device: its values are Bad anyway
+                # After its DDEATH a device may not have DDATA: keep the samples, they
+                # are replayed (historical) after its DBIRTH.
+                unborn.append(s)
+                continue
             groups[m.device].append((s[0], s[1], s[2], s[3], False))
             sent.append(s)
+        if unborn:
+            self._keep(unborn)
         for dev, items in groups.items():
             for k in range(0, len(items), MAX_METRICS_PER_PAYLOAD):
                 self._send(*self.session.data(dev, items[k:k + MAX_METRICS_PER_PAYLOAD],
