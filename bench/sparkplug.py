@@ -152,7 +152,7 @@ def forwardd_cpu(changes_per_s: int, seconds: float = 20.0, port: int = 1883) ->
             base = np.random.default_rng(1).uniform(0, 1000, changes_per_s)
             second = int(time.time()) + 1
             start_cpu = start_wall = None
-            warm = 5
+            warm = 12  # births of 100,000 metrics take a few seconds: measure after
             while True:
                 time.sleep(max(0.0, second - time.time()))
                 ring.write_batch(idx, base + second % 1000, second * 1_000_000_000,
