@@ -116,7 +116,7 @@ def test_primary_host_state_commands_and_fuzz(tmp_path):
         publish(broker.port, STATE, state_json(True, int(time.time() * 1000)), retain=True)
         assert rec.wait_for(lambda m: count(m, "NBIRTH") == 2, 15)
         time.sleep(4)
-        assert stop(proc) == 0
+        assert stop(proc) == 0, log.read_text()[-3000:]
         msgs = rec.snapshot()
     finally:
         rec.stop()
