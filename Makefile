@@ -7,9 +7,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages: the demo needs socat (RS-485 over pseudo-terminal pairs); the tests
-# also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
+# also need mbpoll (an independent Modbus master), systemd-analyze (unit checks) and
+# mosquitto (forwardd's tests start their own broker to stop it mid-test).
 DEMO_DEBS := socat python3-venv
-TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
+TEST_DEBS := $(DEMO_DEBS) mbpoll systemd mosquitto
 
 .PHONY: demo test lint bench clean system-deps-demo system-deps-test
 
