@@ -7,12 +7,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages: the demo needs socat (RS-485 over pseudo-terminal pairs); the tests
-# also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
+# also need mbpoll (an independent Modbus master), systemd-analyze (unit checks) and
+# mosquitto (forwardd's tests start their own broker to stop it mid-test).
 DEMO_DEBS := socat python3-venv
 # The gateway image (image/): strip (binutils) and patchelf finish the bundle's shared
 # objects, lintian checks the .deb (dpkg-deb packs it: part of dpkg).
 IMAGE_DEBS := binutils patchelf lintian
-TEST_DEBS := $(DEMO_DEBS) mbpoll systemd $(IMAGE_DEBS)
+# forwardd's outage tests start their own mosquitto (and CI's broker is Debian's).
+TEST_DEBS := $(DEMO_DEBS) mbpoll systemd mosquitto $(IMAGE_DEBS)
 # webd's pages: npm installs uPlot (web/package-lock.json; Debian's npm package only when
 # no npm is on the PATH, as a NodeSource nodejs brings its own); the browser tests drive
 # Debian's chromium with Playwright.
