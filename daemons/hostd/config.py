@@ -34,7 +34,7 @@ class HostSection:
     log_level: str = "info"
     metrics_port: int = 0
     rebirth_min_interval_s: float = 5.0
-    state_dir: Path | None = None  # where the status file goes (wellgate status style)
+    runtime_dir: Path | None = None  # <runtime_dir>/status/hostd.json, as the gateway daemons
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,7 @@ class HostdConfig:
 
     @property
     def paths(self) -> Paths:
-        return Paths(self.host.state_dir)
+        return Paths(self.host.runtime_dir)
 
     def service(self, name: str) -> ServiceView:
         return ServiceView(name, self.host.metrics_port, self.host.log_level)
@@ -159,14 +159,14 @@ def _host(s: Section, base: Path) -> HostSection:
     if host_id and not _SPARKPLUG_ID.match(host_id):
         s.error("host_id", "'host_id' must be 1-64 characters without spaces, '+', '/' or '#'",
                 "'host_id' debe tener 1-64 caracteres sin espacios, '+', '/' ni '#'")
-    state_dir = s.get_str("state_dir", "")
+    runtime_dir = s.get_str("runtime_dir", "")
     out = HostSection(
         host_id=host_id,
         log_level=s.get_str("log_level", "info", choices=LOG_LEVELS),
         metrics_port=s.get_int("metrics_port", 0, minval=0, maxval=65535),
         rebirth_min_interval_s=s.get_float("rebirth_min_interval_s", 5.0, minval=0.0,
                                            maxval=3600.0),
-        state_dir=(base / state_dir).resolve() if state_dir else None,
+        runtime_dir=(base / runtime_dir).resolve() if runtime_dir else None,
     )
     s.finish()
     return out

@@ -37,6 +37,7 @@ class SpMetric:
     is_null: bool = False
     is_historical: bool = False
     properties: Mapping[str, Any] = field(default_factory=dict)
+    quality: int = 0  # OPC UA StatusCode (daemons/core/quality.py); 0 = Good
 
 
 @dataclass(slots=True)
@@ -75,8 +76,7 @@ Sample = tuple[int, float | None, MetricRef, int, bool, str | None]
 def sample_of(ref: MetricRef, m: SpMetric, fallback_ms: int) -> Sample:
     """The row for one metric value: numbers as double, text and arrays as text."""
     ts = m.timestamp_ms if m.timestamp_ms is not None else fallback_ms
-    q = m.properties.get("Quality", 0) if m.properties else 0
-    quality = int(q) if isinstance(q, int) else 0
+    quality = m.quality
     if quality > 0x7FFFFFFF:  # store the 32-bit StatusCode in a signed integer column
         quality -= 1 << 32
     v = m.value

@@ -73,6 +73,20 @@ class Sessions:
     def session(self, group: str, node: str) -> NodeSession | None:
         return self.nodes.get((group, node))
 
+    def datatype_of(self, group: str, node: str,
+                    device: str | None) -> Callable[[int | None, str | None], int | None]:
+        """For decoding data messages that leave out the datatype (known from the birth)."""
+        s = self.nodes.get((group, node))
+
+        def lookup(alias: int | None, name: str | None) -> int | None:
+            if s is None:
+                return None
+            ref = s.aliases.get(alias) if alias is not None else (
+                s.names.get((device, name)) if name else None)
+            return None if ref is None or ref.device != device else ref.datatype
+
+        return lookup
+
     def handle(self, group: str, kind: str, node: str, device: str | None,
                payload: SpPayload, received_ms: int) -> None:
         schema = self.schemas.get(group)
