@@ -152,10 +152,13 @@ class HostDaemon:
                 await self._mqtt_task
         if self.client is not None and self.online_ts is not None:
             # An orderly stop says offline itself (spec 3.0: same timestamp as the Will).
-            with contextlib.suppress(Exception):
-                self.client.publish(self.state_topic, state_json(False, self.online_ts),
-                                    qos=1, retain=True)
+            ts, self.online_ts = self.online_ts, None  # our own offline is not to repair
+            try:
+                self.client.publish(self.state_topic, state_json(False, ts), qos=1,
+                                    retain=True)
                 await asyncio.sleep(0.05)
+            except Exception as exc:
+                self.log.warning("could not publish the offline STATE", error=repr(exc))
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.client.disconnect(), 1.0)

@@ -1,0 +1,144 @@
+"""hostd as a process between a real mosquitto and the real PostgreSQL, fed by a Sparkplug
+edge node simulated with the shared codec."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+
+import psycopg
+import pytest
+from gmqtt import Client
+
+
+def rows(dsn, schema, node, metric=None):
+    q = f"SELECT metric, time, value, is_historical FROM {schema}.samples_named WHERE node = %s"
+    args = [node]
+    if metric:
+        q += " AND metric = %s"
+        args.append(metric)
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(q + " ORDER BY metric, time", args).fetchall()
+
+
+async def retained_state(port, host_id, timeout=5.0):
+    """What a newly connecting edge node sees on spBv1.0/STATE/<host_id>."""
+    got: list[bytes] = []
+    c = Client(f"state-reader-{time.monotonic_ns()}")
+    c.on_message = lambda _c, _t, payload, _q, _p: got.append(payload) or 0
+    await c.connect("127.0.0.1", port)
+    c.subscribe(f"spBv1.0/STATE/{host_id}", qos=1)
+    deadline = time.monotonic() + timeout
+    while not got and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await c.disconnect()
+    return json.loads(got[-1]) if got else None
+
+
+@pytest.fixture
+def setup(tmp_path, broker, pg_dsn, suffix, helpers, start_hostd):
+    """One hostd for group `g_<suffix>` on our own broker."""
+    group = f"g_{suffix}_{tmp_path.name[-6:]}".replace("-", "_")
+    schema = f"t_{group}".lower()
+    host_id = f"cloud-{suffix}"
+    cfg = helpers.write_hostd_config(tmp_path / "hostd.toml", port=broker.port, dsn=pg_dsn,
+                                     host_id=host_id,
+                                     tenants=[(group, schema, f"{schema}_reader")])
+    hostd = start_hostd(cfg)
+    return hostd, group, schema, host_id
+
+
+def test_state_births_data_rebirths_and_orderly_stop(setup, broker, pg_dsn, edge_sim, helpers):
+    hostd, group, schema, host_id = setup
+
+    async def scenario():
+        edge = edge_sim(broker.port, group, "pad-1")
+        await edge.connect(host_id)
+        await helpers.async_wait_for(lambda: edge.state, 20, "STATE from hostd")
+        state = json.loads(edge.state[-1])
+        assert state["online"] is True and isinstance(state["timestamp"], int)
+        t0 = int(time.time() * 1000) // 1000 * 1000 - 60_000
+        edge.nbirth(t0, {"T1": 1.0, "T2": 2.0})
+        edge.dbirth(t0)
+        for k in range(1, 31):
+            edge.ndata(t0 + k * 1000, {1: float(k), 2: -float(k)})
+            edge.ddata(t0 + k * 1000, {100: k * 10.0})
+        await helpers.async_wait_for(lambda: len(rows(pg_dsn, schema, "pad-1")) >= 93, 15,
+                                     "93 samples (birth values + 30 s of 3 tags)")
+        assert edge.rebirths() == 0
+        names = [r[0] for r in rows(pg_dsn, schema, "pad-1")]
+        assert len(names) == 94 and names.count("Node Control/Rebirth") == 1, names
+        got = rows(pg_dsn, schema, "pad-1", "T1")
+        assert [r[2] for r in got] == [1.0] + [float(k) for k in range(1, 31)]
+        assert [r[2] for r in rows(pg_dsn, schema, "pad-1", "dev/D1")][-1] == 300.0
+
+        # the same seconds replayed as history: stored once
+        edge.ndata(t0 + 5000, {1: 5.0}, historical=True)
+        edge.ndata(t0 + 6000, {1: 6.0}, historical=True)
+        # a seq gap: the host asks for a Rebirth, and keeps the data
+        edge.ndata(t0 + 31_000, {1: 31.0}, seq=(edge.seq + 7) % 256)
+        await helpers.async_wait_for(lambda: edge.rebirths() == 1, 10, "rebirth on seq gap")
+        await asyncio.sleep(0.6)  # rebirth_min_interval_s = 0.5 in the test config
+        edge.ndata(t0 + 32_000, {42: 1.0})  # unknown alias
+        await helpers.async_wait_for(lambda: edge.rebirths() == 2, 10, "rebirth on alias")
+        # a node that never sent its birth
+        other = edge_sim(broker.port, group, "pad-2")
+        await other.connect()
+        other.ndata(t0, {1: 1.0})
+        await helpers.async_wait_for(lambda: other.rebirths() == 1, 10, "rebirth, no birth")
+        await helpers.async_wait_for(
+            lambda: len(rows(pg_dsn, schema, "pad-1", "T1")) == 32, 10, "T1 31")
+        assert rows(pg_dsn, schema, "pad-2") == []
+        await edge.disconnect()
+        await other.disconnect()
+
+    asyncio.run(scenario())
+    assert hostd.alive()
+    with psycopg.connect(pg_dsn) as conn:
+        node = conn.execute(f"SELECT online, bdseq, rebirths_requested, last_seq FROM "
+                            f"{schema}.node_status WHERE node = 'pad-1'").fetchone()
+    assert node[0] is True and node[1] == 0 and node[2] == 2 and node[3] is not None
+    assert hostd.stop(signal.SIGTERM) == 0
+    state = asyncio.run(retained_state(broker.port, host_id))
+    assert state is not None and state["online"] is False
+
+
+def test_kill_9_leaves_the_will_offline_with_the_online_timestamp(setup, broker, helpers):
+    hostd, _group, _schema, host_id = setup
+    online = helpers.wait_for(lambda: asyncio.run(retained_state(broker.port, host_id, 0.5)),
+                              20, "online STATE")
+    assert online["online"] is True
+    hostd.stop(signal.SIGKILL)
+    offline = helpers.wait_for(
+        lambda: (s := asyncio.run(retained_state(broker.port, host_id, 0.5))) and
+        not s["online"] and s, 30, "the Will (offline STATE)")
+    assert offline["timestamp"] == online["timestamp"]
+
+
+def test_hostd_reconnects_after_a_broker_restart_and_republishes_state(setup, broker, pg_dsn,
+                                                                        edge_sim, helpers):
+    hostd, group, schema, host_id = setup
+    helpers.wait_for(lambda: asyncio.run(retained_state(broker.port, host_id, 0.5)), 20,
+                     "online STATE")
+    broker.stop()  # persistence off: the retained STATE is gone with it
+    time.sleep(1.5)
+    broker.start()
+    state = helpers.wait_for(lambda: asyncio.run(retained_state(broker.port, host_id, 0.5)),
+                             30, "STATE online again after the restart")
+    assert state["online"] is True
+
+    async def after():
+        edge = edge_sim(broker.port, group, "pad-r")
+        await edge.connect()
+        t0 = int(time.time() * 1000)
+        edge.nbirth(t0)
+        edge.ndata(t0 + 1000, {1: 5.0})
+        await helpers.async_wait_for(lambda: len(rows(pg_dsn, schema, "pad-r", "T1")) == 2,
+                                     10, "data after the restart")
+        await edge.disconnect()
+
+    asyncio.run(after())
+    assert hostd.alive()
+    assert '"broker unavailable"' in hostd.output() and '"broker recovered"' in hostd.output()
