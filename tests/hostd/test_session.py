@@ -151,7 +151,7 @@ def test_stale_ndeath_is_ignored_and_matching_ndeath_ends_the_session():
 
 
 def test_invalid_births_are_refused_with_a_rebirth_request():
-    s, sink, log, clock, asked = make(interval=0.0)
+    s, sink, log, _clock, asked = make(interval=0.0)
     s.handle("g1", "NBIRTH", "n1", None, SpPayload(1, 0, [SpMetric("THP", 1, 1, 10, 1.0)]), 1)
     assert asked and sink.births == [] and "bdSeq" in log.lines[-1][1]["reason"]
     bad = nbirth()
