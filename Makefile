@@ -10,6 +10,8 @@ BIN    := $(VENV)/bin
 # also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
 DEMO_DEBS := socat python3-venv
 TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
+# hostd's tests use a real broker and a real PostgreSQL (both running, 127.0.0.1).
+TEST_DEBS += mosquitto postgresql
 
 .PHONY: demo test lint bench clean system-deps-demo system-deps-test
 

@@ -311,15 +311,24 @@ class HostDaemon:
                          suppressed_since_last=suppressed)
 
 
-def entry(argv: list[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "nodes":
+def run(config: HostdConfig) -> HostDaemon:
+    """The component for `config` (DESIGN.md: each daemon's main.py has run(config))."""
+    return HostDaemon(config)
+
+
+def main(argv: list[str]) -> int:
+    """``hostd nodes …`` or the daemon; the default configuration is hostd's own file."""
+    if argv and argv[0] == "nodes":
         from daemons.hostd.nodes import main as nodes_main
 
-        sys.exit(nodes_main(args[1:]))
-    if not any(a == "--config" or a.startswith("--config=") for a in args):
-        args = ["--config", str(DEFAULT_PATH), *args]
-    sys.exit(daemon_main("hostd", HostDaemon, args, load=load_hostd_config))
+        return nodes_main(argv[1:])
+    if not any(a == "--config" or a.startswith("--config=") for a in argv):
+        argv = ["--config", str(DEFAULT_PATH), *argv]
+    return daemon_main("hostd", run, argv, load=load_hostd_config)
+
+
+def entry() -> None:
+    sys.exit(main(sys.argv[1:]))
 
 
 if __name__ == "__main__":
