@@ -156,7 +156,11 @@ def programs(layout: DemoLayout) -> list[Program]:
     py = sys.executable
     progs = [Program("sim", [py, "-m", "daemons.sim", "run", "--site", str(layout.site),
                              "--dir", str(layout.sim_state)], layout.logs / "sim.log")]
+    # forwardd only with a broker (`--mqtt URL`): the demo must run without one.
+    with_cloud = load_config(layout.gateway).mqtt.enabled
     for name in GATEWAY_DAEMONS:
+        if name == "forwardd" and not with_cloud:
+            continue
         # A package that cannot run yet (no __main__, e.g. mid-way through its issue)
         # is not started: it would only exit and stop the demo.
         if importlib.util.find_spec(f"daemons.{name}") is not None and \

@@ -22,6 +22,7 @@ from daemons.cli import (
     cmd_alarms,
     cmd_audit,
     cmd_calcs,
+    cmd_cloud,
     cmd_config,
     cmd_demo,
     cmd_history,
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (cmd_config, cmd_tagmap, cmd_tags, cmd_status, cmd_write, cmd_modbus,
                    cmd_demo, cmd_history, cmd_user, cmd_audit, cmd_calcs, cmd_welltests,
-                   cmd_alarms):
+                   cmd_alarms, cmd_cloud):
         module.register(sub, common)
     try:
         from daemons.sim.cli import register as register_sim

@@ -31,6 +31,10 @@ SERVICE_USER = "wellgate"  # systemd/wellgate.sysusers.conf
 # The command API's `source` words and the audit log's.
 AUDIT_SOURCE = {"cli": "cli", "webd": "web", "opcuad": "opcua", "forwardd": "sparkplug",
                 "test": "cli"}
+# A Sparkplug primary host writing through forwardd (DCMD) is the identity
+# `sparkplug:<host id>`; its roles and scope are those of the gateway user
+# `sparkplug_account(host id)`, which an administrator creates like any other user.
+SPARKPLUG_PREFIX = "sparkplug:"
 LIFT_TYPES = ("rod_pump", "esp", "gas_lift", "pcp")
 INTEGRITY_ROLES = ("annulus_a_pressure", "annulus_b_pressure", "annulus_c_pressure")
 TEST_HEADER_ROLES = ("header_valve_test", "header_valve_production")
@@ -51,6 +55,14 @@ def module_of(tag: TagDef, well_types: Mapping[str, str]) -> str:
     if well_type in LIFT_TYPES and (not role or role in BY_TYPE[well_type]):
         return "lift"
     return "production"
+
+
+def sparkplug_account(host_id: str) -> str:
+    """The gateway user whose permissions a Sparkplug host's commands get:
+    ``sparkplug-<host id>``, lower-cased, other characters than [a-z0-9_.-] as '-'."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "_.-") else "-"
+                   for c in host_id.lower())
+    return f"sparkplug-{safe}"[:32]
 
 
 def service_uids(*, include_self: bool = True) -> frozenset[int]:
@@ -120,6 +132,8 @@ class WriteGuard:
         if uid in self.trusted:
             if not claim:
                 return Caller(system_user(unix), unix)
+            if claim.startswith(SPARKPLUG_PREFIX):
+                return self._sparkplug_host(claim, unix)
             user = self.lookup(claim)
             if user is None:
                 return Caller(None, unix, True, f"'{claim}' is not a gateway user",
@@ -135,6 +149,20 @@ class WriteGuard:
                           "user", f"el usuario Unix '{unix}' (uid {uid}) no tiene usuario en "
                           "el gateway")
         return Caller(user, unix)
+
+    def _sparkplug_host(self, claim: str, unix: str) -> Caller:
+        """`sparkplug:<host id>` acts with the roles and scope of its gateway account; the
+        audit names the host (the identity), not the account."""
+        account = sparkplug_account(claim[len(SPARKPLUG_PREFIX):])
+        user = self.lookup(account)
+        if user is None:
+            return Caller(None, unix, True, f"Sparkplug host '{claim}' has no gateway user "
+                          f"'{account}' (create it with the role and scope it may write)",
+                          f"el host Sparkplug '{claim}' no tiene usuario '{account}' en el "
+                          "gateway (créelo con el rol y alcance que puede escribir)")
+        return Caller(User(claim, user.roles, user.scope, user.enabled,
+                           display_name=f"Sparkplug host ({account})",
+                           language=user.language), unix, True)
 
     def authorize(self, caller: Caller, tag: TagDef) -> Decision:
         if caller.user is None:

@@ -27,6 +27,7 @@ from daemons.core.config.model import (
     GatewaySection,
     HistoryFilter,
     HistorySection,
+    MqttRbe,
     MqttSection,
     NotifyRoute,
     NotifySection,
@@ -372,9 +373,61 @@ def _mqtt(s: Section) -> MqttSection:
         tls=s.get_bool("tls", False),
         ca_file=s.get_str("ca_file", ""),
         keepalive=s.get_int("keepalive", 30, minval=5, maxval=3600),
+        **_mqtt_forwardd(s),
     )
     s.finish()
     return out
+
+
+MQTT_VERSIONS = ("3.1.1", "5")
+MQTT_COMPRESSION = ("none", "DEFLATE", "GZIP")
+_SERVER_URL = re.compile(r"^(mqtts?)://([^:/\s]+|\[[0-9A-Fa-f:]+\])(?::(\d{1,5}))?/?$")
+
+
+def _str_list(s: Section, key: str) -> tuple[str, ...]:
+    items = s.get_list(key, []) or []
+    if not all(isinstance(x, str) and x for x in items):
+        s.error(key, f"'{key}' must be a list of non-empty strings",
+                f"'{key}' debe ser una lista de textos no vacíos")
+        return ()
+    return tuple(items)
+
+
+def _mqtt_forwardd(s: Section) -> dict[str, Any]:
+    """forwardd's options of [mqtt] (docs/sparkplug.md)."""
+    servers = _str_list(s, "servers")
+    for url in servers:
+        if not _SERVER_URL.match(url):
+            s.error("servers", f"server '{url}' is not mqtt://host[:port] or mqtts://host[:port]",
+                    f"el servidor '{url}' no es mqtt://host[:puerto] ni mqtts://host[:puerto]")
+    ids = {}
+    for key in ("group_id", "edge_node_id", "primary_host_id"):
+        value = s.get_str(key, "")
+        if value and not _SPARKPLUG_ID.match(value):
+            s.error(key, f"'{key}' must be 1-64 characters without spaces, '+', '/' or '#'",
+                    f"'{key}' debe tener 1-64 caracteres sin espacios, '+', '/' ni '#'")
+        ids[key] = value or ""
+    rbe = []
+    for i, item in enumerate(s.get_list("rbe", []) or []):
+        r = Section(item, (*s.path, "rbe", i), s.problems)
+        rbe.append(MqttRbe(r.get_str("tags", nonempty=True) or "*",
+                           r.get_float("deadband", 0.0, minval=0.0),
+                           r.get_float("heartbeat", 300.0, minval=0.0, maxval=86400.0)))
+        r.finish()
+    return dict(
+        servers=servers,
+        version=s.get_str("version", "3.1.1", choices=MQTT_VERSIONS),
+        cert_file=s.get_str("cert_file", ""),
+        key_file=s.get_str("key_file", ""),
+        deadband=s.get_float("deadband", 0.0, minval=0.0),
+        heartbeat=s.get_float("heartbeat", 300.0, minval=0.0, maxval=86400.0),
+        rbe=tuple(rbe),
+        outbox_mb=s.get_int("outbox_mb", 256, minval=1, maxval=1_000_000),
+        compression=s.get_str("compression", "none", choices=MQTT_COMPRESSION),
+        monthly_budget_mb=s.get_float("monthly_budget_mb", 0.0, minval=0.0),
+        command_tags=_str_list(s, "command_tags"),
+        **ids,
+    )
 
 
 def _server(s: Section, cls: Any, port: int) -> Any:

@@ -130,6 +130,15 @@ class WellConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MqttRbe:
+    """Report-by-exception for the tags matching `tags` (a glob): forwardd ([[mqtt.rbe]])."""
+
+    tags: str
+    deadband: float  # engineering units; a change smaller than this is not sent
+    heartbeat: float  # seconds: a quiet tag is still sent this often (0 = never)
+
+
+@dataclass(frozen=True, slots=True)
 class MqttSection:
     enabled: bool
     host: str
@@ -140,6 +149,22 @@ class MqttSection:
     tls: bool
     ca_file: str
     keepalive: int
+    # forwardd (docs/sparkplug.md); every field below has a default so other readers of
+    # the section need not know them.
+    servers: tuple[str, ...] = ()  # mqtt://host:port or mqtts://host:port, tried in turn
+    version: str = "3.1.1"  # MQTT protocol: 3.1.1 or 5
+    cert_file: str = ""  # TLS client certificate (PEM) …
+    key_file: str = ""  # … and its key
+    group_id: str = ""  # "" = [gateway] group_id
+    edge_node_id: str = ""  # "" = [gateway] edge_node_id
+    primary_host_id: str = ""  # "" = no primary host: births as soon as connected
+    deadband: float = 0.0  # default deadband (engineering units) when the tag map has none
+    heartbeat: float = 300.0  # default guaranteed publish period, seconds (0 = none)
+    rbe: tuple[MqttRbe, ...] = ()  # per-tag deadband/heartbeat, first match wins
+    outbox_mb: int = 256  # disk budget of the store-and-forward outbox
+    compression: str = "none"  # none | DEFLATE | GZIP (Sparkplug payload compression)
+    monthly_budget_mb: float = 0.0  # uplink data budget per calendar month (0 = none)
+    command_tags: tuple[str, ...] = ()  # globs of rw tags the host may write (DCMD)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,3 @@
+from daemons.forwardd.main import entry
+
+entry()

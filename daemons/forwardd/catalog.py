@@ -1,0 +1,163 @@
+"""What forwardd publishes: Sparkplug devices, metrics, aliases, datatypes and lanes.
+
+Device mapping (docs/sparkplug.md): one Sparkplug device per configured field device
+(acq.ring tags of that device in the tag maps, plus acqd's ``_sys.<device>.<unit>.*``
+health tags), ``calc`` for calc.ring (calcd's results), ``alarms`` for alarm.ring, and
+one device per other ring segment under its own name.  forwardd's own ``_sys.forwardd.*``
+tags and ring tags no tag map claims are node metrics.
+
+The metric name is the tag name.  Aliases are 1, 2, … in (device, name) order and stable
+for one catalog; a changed catalog (tag-map change, new ring) means a new NBIRTH.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from daemons.core.config import MqttSection
+from daemons.core.sparkplug import DataType
+from daemons.core.tagmap import TagMap
+
+from .outbox import LANE_ALARMS, LANE_CALC, LANE_TRENDS
+
+NODE = ""  # the device of node-level metrics
+OWN_RING = "forward"
+SEGMENT_DEVICES = {"calc": "calc", "alarm": "alarms"}
+_INT_TYPES = {"int16": DataType.Int16, "uint16": DataType.UInt16, "int32": DataType.Int32,
+              "uint32": DataType.UInt32, "int64": DataType.Int64, "uint64": DataType.UInt64}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDef:
+    name: str  # the tag name
+    device: str  # NODE for node metrics
+    alias: int
+    datatype: int
+    lane: int
+    deadband: float
+    heartbeat: float
+    is_array: bool
+    writable: bool
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    metrics: tuple[MetricDef, ...]
+    devices: tuple[str, ...]  # sorted, without NODE
+    by_name: Mapping[str, int]  # tag → index in metrics
+    by_alias: Mapping[int, int]
+
+    def of_device(self, device: str) -> list[int]:
+        return [i for i, m in enumerate(self.metrics) if m.device == device]
+
+    @property
+    def key(self) -> tuple:
+        """Equal keys mean the same births (a changed key needs a rebirth)."""
+        return tuple((m.name, m.device, m.alias, m.datatype) for m in self.metrics)
+
+
+def device_of(tag: str, segment: str, tagmap: TagMap, devices: Sequence[str]) -> str:
+    if segment == OWN_RING:
+        return NODE
+    if segment in SEGMENT_DEVICES:
+        return SEGMENT_DEVICES[segment]
+    if segment != "acq":
+        return segment
+    tdef = tagmap.get(tag)
+    if tdef is not None:
+        return tdef.device
+    if tag.startswith("_sys."):
+        dev = tag.split(".")[1]
+        if dev in devices:
+            return dev
+    return NODE
+
+
+def datatype_of(tag: str, tagmap: TagMap, is_array: bool) -> int:
+    tdef = tagmap.get(tag)
+    if is_array:
+        return DataType.DoubleArray  # ring arrays are float64
+    if tdef is None:
+        return DataType.Double
+    if tdef.type in ("bool", "bit"):
+        return DataType.Boolean
+    if tdef.type in _INT_TYPES and tdef.scale == 1.0 and tdef.offset == 0.0:
+        return _INT_TYPES[tdef.type]
+    return DataType.Double
+
+
+def rbe_of(tag: str, cfg: MqttSection, tagmap: TagMap) -> tuple[float, float]:
+    """(deadband, heartbeat): the first [[mqtt.rbe]] match, else the tag map's deadband
+    (or [mqtt] deadband) and [mqtt] heartbeat."""
+    for rule in cfg.rbe:
+        if fnmatchcase(tag, rule.tags):
+            return rule.deadband, rule.heartbeat
+    tdef = tagmap.get(tag)
+    deadband = tdef.deadband if tdef is not None and tdef.deadband > 0 else cfg.deadband
+    return deadband, cfg.heartbeat
+
+
+def properties_of(tag: str, units: str, tagmap: TagMap) -> dict[str, Any]:
+    """Birth properties: engineering units, range and description (names of the
+    Ignition/Tahu convention, so existing hosts show them)."""
+    tdef = tagmap.get(tag)
+    props: dict[str, Any] = {}
+    unit = (tdef.units if tdef is not None and tdef.units else units) or ""
+    if unit:
+        props["engUnit"] = unit
+    if tdef is not None:
+        if tdef.min is not None:
+            props["engLow"] = float(tdef.min)
+        if tdef.max is not None:
+            props["engHigh"] = float(tdef.max)
+        if tdef.description:
+            props["Documentation"] = tdef.description
+    return props
+
+
+def build_catalog(entries: Sequence[tuple[str, str, str, bool]], tagmap: TagMap,
+                  cfg: MqttSection, devices: Sequence[str]) -> Catalog:
+    """*entries*: (tag, segment, units, is_array) of every ring slot to publish."""
+    rows = []
+    for tag, segment, units, is_array in entries:
+        device = device_of(tag, segment, tagmap, devices)
+        if segment == "alarm":
+            lane = LANE_ALARMS
+        elif segment == "calc" or is_array:
+            lane = LANE_CALC
+        else:
+            lane = LANE_TRENDS
+        deadband, heartbeat = rbe_of(tag, cfg, tagmap)
+        tdef = tagmap.get(tag)
+        rows.append((device, tag, datatype_of(tag, tagmap, is_array), lane, deadband,
+                     heartbeat, is_array, bool(tdef is not None and tdef.writable),
+                     properties_of(tag, units, tagmap)))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    metrics = tuple(MetricDef(name=r[1], device=r[0], alias=i + 1, datatype=r[2], lane=r[3],
+                              deadband=r[4], heartbeat=r[5], is_array=r[6], writable=r[7],
+                              properties=r[8])
+                    for i, r in enumerate(rows))
+    return Catalog(metrics, tuple(sorted({m.device for m in metrics} - {NODE})),
+                   {m.name: i for i, m in enumerate(metrics)},
+                   {m.alias: i for i, m in enumerate(metrics)})
+
+
+def to_value(datatype: int, raw: float) -> Any:
+    """A ring float as the metric's Python value (None for NaN: is_null)."""
+    if raw != raw:  # NaN
+        return None
+    if datatype == DataType.Boolean:
+        return bool(raw)
+    if datatype in (DataType.Double, DataType.Float):
+        return float(raw)
+    return int(raw)
+
+
+def sparkplug_quality(status: int) -> int:
+    """OPC UA StatusCode → the spec's Quality property: 192 good, 500 stale, 0 bad."""
+    severity = (status >> 30) & 0x3
+    return 192 if severity == 0 else (0 if severity == 2 else 500)
