@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
 import sys
 import time
@@ -54,6 +55,19 @@ from daemons.hostd.writer import Writer
 _RETRY_S = (1.0, 2.0, 5.0, 10.0)
 _BAD_LOG_PERIOD_S = 10.0
 _DB_START_WAIT_S = 10.0
+
+
+class _OneConnectionClient(Client):
+    """A gmqtt client that never reconnects by itself.
+
+    gmqtt retries a lost connection once even with reconnect_retries = 0, with the old
+    Will (old STATE timestamp) and clean_session=False; hostd instead builds a new client
+    per connection (a fresh timestamp in both STATE and Will), and two clients with one
+    client id would take turns kicking each other off the broker.
+    """
+
+    async def reconnect(self, delay: bool = False) -> None:
+        return None
 
 
 def now_ms() -> int:
@@ -103,6 +117,9 @@ class HostDaemon:
     async def start(self, ctx: ServiceContext) -> None:
         require_fast_backend()
         self.ctx, self.log = ctx, ctx.log
+        # gmqtt logs every SUBSCRIBE at info and a traceback per lost connection; hostd
+        # logs the broker's availability itself (once down, once back).
+        logging.getLogger("gmqtt").setLevel(logging.ERROR)
         self.metrics = _Metrics(ctx.metrics.registry)
         self.writer = Writer(self.config.database, self.config.tenants, self.log)
         self.writer.start()
@@ -183,10 +200,10 @@ class HostDaemon:
         while True:
             ts = now_ms()
             lost = self._lost = asyncio.Event()
-            client = Client(self.instance, clean_session=True,
-                            will_message=Message(self.state_topic, state_json(False, ts),
-                                                 qos=1, retain=True))
-            client.set_config({"reconnect_retries": 0})  # we reconnect, with a fresh Will
+            client = _OneConnectionClient(
+                self.instance, clean_session=True,
+                will_message=Message(self.state_topic, state_json(False, ts), qos=1,
+                                     retain=True))
             client.on_message = self._on_message
             client.on_disconnect = lambda *_a, _lost=lost, **_k: _lost.set()
             if m.username:
