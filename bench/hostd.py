@@ -51,6 +51,19 @@ from daemons.hostd.writer import Writer  # noqa: E402
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (here: PostgreSQL backends, hostd, mosquitto).
+
+    The machine is shared: wall-clock rates fall when others run, CPU per sample does not.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def per_sample_us(cpu: float, n: int) -> str:
+    return f"{cpu / n * 1e6:.1f} µs"
+
+
 class QuietLog:
     def __getattr__(self, _name):
         return lambda *a, **k: None
@@ -144,11 +157,15 @@ def bench_store(db: Database, tenant: Tenant, n: int, t0: int) -> tuple[float, f
         return fresh, n / (time.perf_counter() - start)
 
 
-def run_pipeline(db: Database, tenant: Tenant, births, data, raw=None) -> tuple[float, int]:
+def run_pipeline(db: Database, tenant: Tenant, births, data,
+                 raw=None) -> tuple[float, int, float, float]:
+    """(samples/s, new rows, hostd CPU s, PostgreSQL backend CPU s)."""
     writer = Writer(DatabaseSection(dsn=db.dsn, flush_ms=100, batch_max=20_000,
                                     max_buffer_samples=50_000_000), (tenant,), QuietLog())
     writer.start()
     writer.ready.wait(30)
+    backend = writer._store.conn.info.backend_pid
+    pg0, me0 = cpu_s(backend), time.process_time()
     sessions = Sessions({tenant.group_id: tenant.schema}, writer, lambda g, n: None,
                         QuietLog(), rebirth_min_interval_s=3600)
     start = time.perf_counter()
@@ -166,8 +183,9 @@ def run_pipeline(db: Database, tenant: Tenant, births, data, raw=None) -> tuple[
     while writer.queued_samples > 0:
         time.sleep(0.005)
     elapsed = time.perf_counter() - start
+    pg, me = cpu_s(backend) - pg0, time.process_time() - me0
     writer.stop(30)
-    return n / elapsed, writer.inserted
+    return n / elapsed, writer.inserted, me, pg
 
 
 def free_port() -> int:
@@ -176,7 +194,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bench_mqtt(db: Database, tenant: Tenant, raw, expected: int) -> tuple[float, int]:
+def bench_mqtt(db: Database, tenant: Tenant, raw,
+               expected: int) -> tuple[float, int, float, float]:
+    """(samples/s, rows, hostd process CPU s, mosquitto CPU s)."""
     from gmqtt import Client
 
     workdir = Path(tempfile.mkdtemp(prefix="hostd-bench-"))
@@ -213,6 +233,7 @@ def bench_mqtt(db: Database, tenant: Tenant, raw, expected: int) -> tuple[float,
                                     "'bdSeq')").fetchone()[0]
 
         before = count()
+        host0, broker0 = cpu_s(hostd.pid), cpu_s(broker.pid)
 
         async def publish() -> float:
             c = Client(f"bench-edge-{uuid.uuid4().hex[:6]}")
@@ -238,7 +259,7 @@ def bench_mqtt(db: Database, tenant: Tenant, raw, expected: int) -> tuple[float,
                 break  # nothing more is coming: some messages were lost
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
-        return n / elapsed, n
+        return n / elapsed, n, cpu_s(hostd.pid) - host0, cpu_s(broker.pid) - broker0
     finally:
         hostd.terminate()
         hostd.wait(10)
@@ -278,26 +299,35 @@ def main() -> None:
               f"(all duplicates: {dup:,.0f}/s)")
         births, data = payloads(args.nodes, args.tags, rounds, t0)
         tenant = db.tenant("pipe")
-        rate, inserted = run_pipeline(db, tenant, births, data)
+        rate, inserted, me, pg = run_pipeline(db, tenant, births, data)
         print(f"  pipeline: decoded payload → committed    : {rate:>10,.0f} samples/s "
-              f"({inserted:,} rows)")
+              f"({inserted:,} rows; CPU per sample: hostd {per_sample_us(me, n)}, "
+              f"PostgreSQL {per_sample_us(pg, n)})")
         hb, hd = payloads(args.nodes, args.tags, rounds, t0, historical=True)
-        rate, inserted = run_pipeline(db, tenant, hb, hd)
+        rate, inserted, me, pg = run_pipeline(db, tenant, hb, hd)
         print(f"  replay of the same as is_historical      : {rate:>10,.0f} samples/s "
               f"({inserted:,} new rows: duplicates stored once)")
         tenant2 = db.tenant("wire")
         raw = encoded(births, data)
-        rate, inserted = run_pipeline(db, tenant2, births, data, raw=raw)
+        rate, inserted, me, pg = run_pipeline(db, tenant2, births, data, raw=raw)
+        bound = n / max(me, pg)
         print(f"  pipeline + protobuf decode               : {rate:>10,.0f} samples/s "
-              f"({inserted:,} rows)")
+              f"({inserted:,} rows; CPU per sample: hostd {per_sample_us(me, n)}, "
+              f"PostgreSQL {per_sample_us(pg, n)} → {bound:,.0f} samples/s with a free core "
+              "each)")
         total, heap, index, rows = bytes_per_sample(db, tenant2)
         print(f"  bytes per sample in PostgreSQL           : {total:>10.1f} B "
               f"(heap {heap:.1f} + indexes {index:.1f}; {rows:,} rows)")
         tenant3 = db.tenant("mqtt")
-        rate, got = bench_mqtt(db, tenant3, encoded(births, data), n + args.nodes * args.tags)
+        rate, got, host_cpu, broker_cpu = bench_mqtt(db, tenant3, encoded(births, data),
+                                                     n + args.nodes * args.tags)
         lost = n + args.nodes * args.tags - got
         print(f"  with MQTT: mosquitto + hostd process     : {rate:>10,.0f} samples/s "
-              f"({got:,} rows{'; ' + format(lost, ',') + ' lost at QoS 0' if lost else ''})")
+              f"({got:,} rows{'; ' + format(lost, ',') + ' lost at QoS 0' if lost else ''}; "
+              f"CPU per sample: hostd {per_sample_us(host_cpu, got)}, mosquitto "
+              f"{per_sample_us(broker_cpu, got)})")
+        print(f"  load average during the run: {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores (wall-clock rates are shared; CPU per sample is not)")
     finally:
         db.drop()
 

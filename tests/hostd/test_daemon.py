@@ -142,3 +142,28 @@ def test_hostd_reconnects_after_a_broker_restart_and_republishes_state(setup, br
     asyncio.run(after())
     assert hostd.alive()
     assert '"broker unavailable"' in hostd.output() and '"broker recovered"' in hostd.output()
+
+
+def test_a_bad_configuration_stops_hostd_with_file_and_line(tmp_path, start_hostd):
+    cfg = tmp_path / "hostd.toml"
+    cfg.write_text('[hostd]\nhost_id = "h"\n[database]\ndsn = "x"\nbatchmax = 5\n'
+                   '[[tenant]]\ngroup_id = "g"\n')
+    hostd = start_hostd(cfg)
+    assert hostd.proc.wait(20) == 1
+    out = hostd.output()
+    assert '"configuration rejected"' in out and '"line": 5' in out
+    assert "unknown key 'batchmax' in database" in out
+
+
+def test_sighup_applies_what_can_change_and_refuses_the_rest(setup, helpers):
+    hostd, _group, _schema, _host_id = setup
+    helpers.wait_for(lambda: '"primary host online"' in hostd.output(), 20, "online")
+    text = hostd.config.read_text()
+    hostd.config.write_text(text.replace("rebirth_min_interval_s = 0.5",
+                                         "rebirth_min_interval_s = 2.0"))
+    hostd.proc.send_signal(signal.SIGHUP)
+    helpers.wait_for(lambda: '"reloaded"' in hostd.output(), 10, "reloaded")
+    hostd.config.write_text(text.replace("flush_ms = 50", "flush_ms = 60"))
+    hostd.proc.send_signal(signal.SIGHUP)
+    helpers.wait_for(lambda: "need a restart" in hostd.output(), 10, "reload refused")
+    assert hostd.alive()
