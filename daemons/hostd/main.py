@@ -107,6 +107,7 @@ class HostDaemon:
         self.connected = asyncio.Event()
         self._lost: asyncio.Event | None = None
         self._reconnect_now = False
+        self._min_state_ts = 0
         self._mqtt_task: asyncio.Task[None] | None = None
         self._bad_log: dict[str, tuple[float, int]] = {}
         self.metrics: _Metrics | None = None
@@ -198,7 +199,8 @@ class HostDaemon:
         target = f"{m.host}:{m.port}"
         attempt = 0
         while True:
-            ts = now_ms()
+            # Newer than any offline STATE seen for us, or edge nodes would ignore it.
+            ts = max(now_ms(), self._min_state_ts)
             lost = self._lost = asyncio.Event()
             client = _OneConnectionClient(
                 self.instance, clean_session=True,
@@ -277,6 +279,7 @@ class HostDaemon:
             self.log.warning("own STATE set offline by someone else; reconnecting",
                              timestamp=ts, ours=self.online_ts)
             self._reconnect_now = True
+            self._min_state_ts = ts + 1
             if self._lost is not None:
                 self._lost.set()
 

@@ -167,3 +167,62 @@ def test_sighup_applies_what_can_change_and_refuses_the_rest(setup, helpers):
     hostd.proc.send_signal(signal.SIGHUP)
     helpers.wait_for(lambda: "need a restart" in hostd.output(), 10, "reload refused")
     assert hostd.alive()
+
+
+async def publish_state(port, host_id, online, ts):
+    c = Client(f"intruder-{time.monotonic_ns()}")
+    await c.connect("127.0.0.1", port)
+    c.publish(f"spBv1.0/STATE/{host_id}", json.dumps({"online": online, "timestamp": ts}),
+              qos=1, retain=True)
+    await asyncio.sleep(0.2)
+    await c.disconnect()
+
+
+def test_own_state_set_offline_by_someone_else_is_put_right(setup, broker, helpers):
+    hostd, _group, _schema, host_id = setup
+    first = helpers.wait_for(lambda: asyncio.run(retained_state(broker.port, host_id, 0.5)),
+                             20, "online STATE")
+    # an older offline (a late Will): edges ignore it; hostd puts its online STATE back
+    asyncio.run(publish_state(broker.port, host_id, False, first["timestamp"] - 1000))
+    again = helpers.wait_for(
+        lambda: (s := asyncio.run(retained_state(broker.port, host_id, 0.5)))["online"] and s,
+        10, "online STATE re-published")
+    assert again["timestamp"] == first["timestamp"]
+    # a newer offline: edges believe it, so hostd comes back with a newer timestamp
+    newer = first["timestamp"] + 5000
+    asyncio.run(publish_state(broker.port, host_id, False, newer))
+    back = helpers.wait_for(
+        lambda: (s := asyncio.run(retained_state(broker.port, host_id, 0.5)))["online"]
+        and s["timestamp"] > newer and s, 15, "a newer online STATE")
+    assert back["online"] is True
+    assert hostd.alive()
+
+
+def test_a_restarted_host_asks_running_nodes_for_their_births(setup, broker, pg_dsn, edge_sim,
+                                                                helpers, start_hostd):
+    hostd, group, schema, _host_id = setup
+
+    async def scenario():
+        edge = edge_sim(broker.port, group, "pad-s")
+        await edge.connect()
+        await helpers.async_wait_for(lambda: '"primary host online"' in hostd.output(), 20,
+                                     "online")
+        t0 = int(time.time() * 1000)
+        edge.nbirth(t0)
+        edge.ndata(t0 + 1000, {1: 1.0})
+        await helpers.async_wait_for(lambda: len(rows(pg_dsn, schema, "pad-s", "T1")) == 2,
+                                     10, "first data")
+        assert hostd.stop() == 0
+        again = start_hostd(hostd.config)
+        await helpers.async_wait_for(lambda: '"primary host online"' in again.output(), 20,
+                                     "the new hostd online")
+        edge.ndata(t0 + 2000, {1: 2.0})  # the new host has no session for this node
+        await helpers.async_wait_for(lambda: edge.rebirths() == 1, 10, "a rebirth request")
+        edge.nbirth(t0 + 3000)
+        edge.ndata(t0 + 4000, {1: 4.0})
+        await helpers.async_wait_for(lambda: len(rows(pg_dsn, schema, "pad-s", "T1")) == 4,
+                                     10, "data after the rebirth")
+        await edge.disconnect()
+
+    asyncio.run(scenario())
+    assert [r[2] for r in rows(pg_dsn, schema, "pad-s", "T1")] == [0.0, 1.0, 0.0, 4.0]
