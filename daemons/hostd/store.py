@@ -225,7 +225,11 @@ class SampleStore:
                 copy.set_types(_COPY_TYPES)
                 write_row = copy.write_row
                 for ts, value, ref, quality, hist, text in rows:
-                    write_row((ts, value, ref.db_id, quality, hist, text))
+                    metric_id = ref.db_id
+                    if metric_id is None:  # its birth was refused: never block the round
+                        result.rejected.append((schema, ref.node, ts))
+                        continue
+                    write_row((ts, value, metric_id, quality, hist, text))
             cur.execute(sql.SQL(_MOVE).format(sql.Identifier(schema)))
             result.inserted = max(cur.rowcount, 0)
         return result

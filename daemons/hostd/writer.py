@@ -221,7 +221,8 @@ class Writer:
             if result.rejected:
                 self.rejected_window += len(result.rejected)
                 schema_, node, ms = result.rejected[0]
-                self.log.warning("samples outside the accepted time window dropped",
+                self.log.warning("samples dropped (outside the accepted time window, or "
+                                 "their metric's birth was refused)",
                                  schema=schema_, node=node, count=len(result.rejected),
                                  example_ms=ms)
         if stats:

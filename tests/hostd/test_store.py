@@ -161,3 +161,14 @@ def test_hostd_nodes_lists_nodes_sessions_and_lag(store, tenants, pg_dsn):
                           "host=127.0.0.1 port=1 user=x connect_timeout=2"], env=env,
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 1 and "cannot read the database" in bad.stderr
+
+
+def test_a_sample_whose_metric_has_no_id_does_not_block_the_others(store, tenants):
+    schema = tenants[1].schema
+    (ok,) = birth(store, schema, "rig-2", ["ROP"])
+    orphan = MetricRef(schema, "rig-2", None, "NEVER_BORN", 99, 10)  # db_id stays None
+    now = int(time.time() * 1000)
+    result = store.write(schema, [(now, 1.0, ok, 0, False, None),
+                                  (now, 2.0, orphan, 0, False, None)])
+    assert result.inserted == 1 and result.rejected == [(schema, "rig-2", now)]
+    store.conn.rollback()
