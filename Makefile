@@ -7,11 +7,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages: the demo needs socat (RS-485 over pseudo-terminal pairs); the tests
-# also need mbpoll (an independent Modbus master) and systemd-analyze (unit checks).
+# also need mbpoll (an independent Modbus master), systemd-analyze (unit checks) and
+# mosquitto (forwardd's tests start their own broker to stop it mid-test).
 DEMO_DEBS := socat python3-venv
-TEST_DEBS := $(DEMO_DEBS) mbpoll systemd
-# hostd's tests use a real broker and a real PostgreSQL (both running, 127.0.0.1).
-TEST_DEBS += mosquitto postgresql
+TEST_DEBS := $(DEMO_DEBS) mbpoll systemd mosquitto
+# hostd's tests use a real PostgreSQL (running on 127.0.0.1:5432, trust for postgres).
+TEST_DEBS += postgresql
 
 .PHONY: demo test lint bench clean system-deps-demo system-deps-test
 

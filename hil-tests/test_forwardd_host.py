@@ -7,8 +7,10 @@ forwardd keeps running.
 from __future__ import annotations
 
 import json
+import os
 import random
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -17,7 +19,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from forwardd_site import GROUP, NODE, Broker, FakeSite, start_forwardd, stop, write_config
+from forwardd_site import (
+    GROUP,
+    NODE,
+    TREE,
+    Broker,
+    FakeSite,
+    start_forwardd,
+    stop,
+    write_config,
+)
 from sparkplug_checker import Recorder, check_edge_node, count
 from test_forwardd_outage import publish, publish_many
 
@@ -106,6 +117,20 @@ def test_primary_host_state_commands_and_fuzz(tmp_path):
         n_data = count(rec.snapshot(), "DDATA")
         assert rec.wait_for(lambda m: count(m, "DDATA") > n_data + 3, 5), "still publishing"
 
+        # wellgate cloud status reads what forwardd reports.
+        env = {**os.environ, "PYTHONPATH": str(TREE), "NO_COLOR": "1"}
+        out = subprocess.run([sys.executable, "-m", "daemons.cli.main", "--config",
+                              str(config), "--lang", "en", "cloud", "status"],
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "online" in out.stdout and "scada" in out.stdout and "bdSeq" in out.stdout
+        out = subprocess.run([sys.executable, "-m", "daemons.cli.main", "--config",
+                              str(config), "cloud", "status", "--json"],
+                             capture_output=True, text=True, env=env, timeout=60)
+        doc = json.loads(out.stdout)
+        assert doc["state"] == "online" and doc["primary_host"]["online"] is True
+        assert doc["bdseq"] == 0 and doc["outbox"]["depth"] >= 0
+
         # The host goes offline: NDEATH, disconnect, buffer; back online: births + replay.
         publish(broker.port, STATE, state_json(False, t0 + 1), retain=True)
         assert rec.wait_for(lambda m: count(m, "NDEATH") == 1, 10)
@@ -116,7 +141,7 @@ def test_primary_host_state_commands_and_fuzz(tmp_path):
         publish(broker.port, STATE, state_json(True, int(time.time() * 1000)), retain=True)
         assert rec.wait_for(lambda m: count(m, "NBIRTH") == 2, 15)
         time.sleep(4)
-        assert stop(proc) == 0
+        assert stop(proc) == 0, log.read_text()[-3000:]
         msgs = rec.snapshot()
     finally:
         rec.stop()

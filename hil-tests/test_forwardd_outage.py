@@ -128,7 +128,7 @@ def test_outage_kill_and_conformance(tmp_path):
         proc = start_forwardd(config, log)
         assert rec.wait_for(lambda m: count(m, "NBIRTH") >= 2, 20)
         time.sleep(6)
-        assert stop(proc) == 0
+        assert stop(proc) == 0, log.read_text()[-3000:]
         assert rec.wait_for(lambda m: count(m, "NDEATH") >= 2, 5)
         end_ms = (int(time.time()) - 3) * 1000
         msgs = before + recorders[1].snapshot()

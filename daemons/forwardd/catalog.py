@@ -85,8 +85,11 @@ def datatype_of(tag: str, tagmap: TagMap, is_array: bool) -> int:
         return DataType.Double
     if tdef.type in ("bool", "bit"):
         return DataType.Boolean
-    if tdef.type in _INT_TYPES and tdef.scale == 1.0 and tdef.offset == 0.0:
+    unscaled = tdef.scale == 1.0 and tdef.offset == 0.0
+    if tdef.type in _INT_TYPES and unscaled:
         return _INT_TYPES[tdef.type]
+    if tdef.type == "float32" and unscaled:
+        return DataType.Float  # the device's own float32: 4 bytes on the wire, lossless
     return DataType.Double
 
 

@@ -22,7 +22,7 @@ from daemons.core.cloudstatus import write_cloud_status
 from daemons.core.config import GatewayConfig
 from daemons.core.problems import ValidationError
 from daemons.core.quality import Quality
-from daemons.core.ring import RingDirectory, RingError, RingWriter, SlotSpec
+from daemons.core.ring import RingError, RingWriter, SlotSpec
 from daemons.core.service import ServiceContext, daemon_main
 from daemons.core.service.logsetup import Availability
 from daemons.core.sparkplug import (
@@ -40,6 +40,7 @@ from .catalog import NODE, OWN_RING, Catalog
 from .link import Link
 from .outbox import Outbox
 from .publisher import Publisher
+from .rings import MergedRings
 from .session import EdgeSession
 
 TICK_S = 0.1
@@ -64,7 +65,7 @@ class ForwardDaemon:
         self.node_id = cfg.edge_node_id or config.gateway.edge_node_id
         self.host_id = cfg.primary_host_id
         self.outbox: Outbox | None = None
-        self.rings: RingDirectory | None = None
+        self.rings: MergedRings | None = None
         self.own_ring: RingWriter | None = None
         self.tagmap = TagMap(())
         self.catalog: Catalog | None = None
@@ -95,7 +96,7 @@ class ForwardDaemon:
         self.own_ring = RingWriter.create(self.config.paths.runtime_dir / f"{OWN_RING}.ring",
                                           [SlotSpec(t) for t in SYS_TAGS], tagmap_version=0,
                                           history_depth=60)
-        self.rings = RingDirectory(self.config.paths.runtime_dir)
+        self.rings = MergedRings(self.config.paths.runtime_dir)
         self.pub = Publisher(self, ctx.log)
         if not cfg.enabled:
             ctx.log.info("[mqtt] enabled = false: forwardd keeps no cloud link")

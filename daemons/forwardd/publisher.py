@@ -81,6 +81,9 @@ class Publisher:
         self.shed = 0
         self.sent_messages = 0
         self.snap: Any = None
+        self.generations: tuple = ()
+        self.last_full = 0.0
+        self.last_rate_at = 0.0
         self.writes: set[asyncio.Future] = set()
 
     # -- connection events ----------------------------------------------------------------
@@ -159,11 +162,20 @@ class Publisher:
         if self.link_up and self.d.host_online and self.need_births and \
                 self.d.link is not None and self.d.link.connected:
             self._births(now, now_ms, values, ts_ns, quality, alive)
-        idx = self.rbe.select(values, ts_ns, quality, now)
-        samples = self._samples(idx, values, ts_ns, quality)
+        # No ring published since the last tick: nothing new, unless a heartbeat is due
+        # (checked once a second).
+        fresh = snap.generations != self.generations or now - self.last_full >= 1.0
+        samples: list[LiveSample] = []
+        if fresh:
+            self.generations, self.last_full = snap.generations, now
+            idx = self.rbe.select(values, ts_ns, quality, now)
+            samples = self._samples(idx, values, ts_ns, quality)
         if samples:
             self.newest_ts_ms = max(self.newest_ts_ms, max(s[1] for s in samples))
-        self.rate = 0.9 * self.rate + 0.1 * (len(samples) / 0.1)
+        if fresh:
+            dt = max(0.1, now - self.last_rate_at) if self.last_rate_at else 1.0
+            self.rate = 0.8 * self.rate + 0.2 * (len(samples) / dt)
+            self.last_rate_at = now
         if self.online:
             self._devices(now_ms, alive)
             live = self._publish_live(samples, now_ms)
@@ -307,15 +319,21 @@ class Publisher:
         lanes = self.allowed_lanes()
         groups: dict[str, list] = defaultdict(list)
         sent: list[LiveSample] = []
+        unborn: list[LiveSample] = []
         for s in samples:
             m = metrics[s[0]]
             if m.lane not in lanes:
                 self.shed += 1
                 continue
             if m.device != NODE and m.device not in self.born_devices:
-                continue  # a dead device: its values are Bad anyway
+                # After its DDEATH a device may not have DDATA: keep the samples, they
+                # are replayed (historical) after its DBIRTH.
+                unborn.append(s)
+                continue
             groups[m.device].append((s[0], s[1], s[2], s[3], False))
             sent.append(s)
+        if unborn:
+            self._keep(unborn)
         for dev, items in groups.items():
             for k in range(0, len(items), MAX_METRICS_PER_PAYLOAD):
                 self._send(*self.session.data(dev, items[k:k + MAX_METRICS_PER_PAYLOAD],

@@ -36,6 +36,9 @@ OUTBOX_METRICS = {
     "Uplink/Shed": DataType.Int64,
 }
 NODE_ALIAS_BASE = 1_000_000  # forwardd's own node metrics, clear of the tags' aliases
+# datatypes whose value field takes the Python value as is (no range or sign rules)
+_FAST_FIELD = {DataType.Double: "double_value", DataType.Float: "float_value",
+               DataType.Boolean: "boolean_value"}
 
 Sample = tuple[int, int, Any, int, bool]  # metric index, ts_ms, value, quality, historical
 
@@ -113,8 +116,15 @@ class EdgeSession:
 
         p = new_payload(now_ms, seq=self._next())
         metrics = self.catalog.metrics
+        add = p.metrics.add
         for index, ts_ms, value, quality, historical in samples:
             m = metrics[index]
+            fast = _FAST_FIELD.get(m.datatype)
+            if fast is not None and quality == 0 and value is not None and not historical:
+                # The hot path (a Good live scalar): one call instead of add_metric's
+                # checks, measured ~2x cheaper per metric (bench/sparkplug.py).
+                add(alias=m.alias, timestamp=ts_ms, **{fast: value})
+                continue
             props = None
             q = sparkplug_quality(quality)
             if q != 192:

@@ -1,0 +1,101 @@
+"""forwardd's catalog (devices, datatypes, lanes, aliases, RBE settings), report by
+exception, the rolling window and the monthly budget's priority shedding."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+
+from daemons.core.config import MqttSection
+from daemons.core.config.model import MqttRbe
+from daemons.core.sparkplug import DataType
+from daemons.core.tagmap import TagDef, TagMap
+from daemons.forwardd.catalog import NODE, build_catalog, sparkplug_quality
+from daemons.forwardd.forward import Rbe, RollingWindow
+from daemons.forwardd.outbox import Outbox
+from daemons.forwardd.publisher import Publisher
+
+CFG = MqttSection(True, "127.0.0.1", 1883, "", "", "", False, "", 30, deadband=0.5,
+                  rbe=(MqttRbe("W1.*", 2.0, 60.0),))
+TAGMAP = TagMap((
+    TagDef("P1.PRESS", "pump1", 1, "hr", 0, "float32", units="psi", min=0.0, max=5000.0,
+           description="Discharge"),
+    TagDef("P1.COUNT", "pump1", 1, "hr", 2, "uint16"),
+    TagDef("P1.SCALED", "pump1", 1, "hr", 3, "uint16", scale=0.1, deadband=0.3),
+    TagDef("P1.RUN", "pump1", 1, "co", 0, "bool", access="rw"),
+))
+ENTRIES = [("P1.PRESS", "acq", "", False), ("P1.COUNT", "acq", "", False),
+           ("P1.SCALED", "acq", "", False), ("P1.RUN", "acq", "", False),
+           ("_sys.pump1.1.comm", "acq", "", False), ("ORPHAN", "acq", "", False),
+           ("W1.RATE", "calc", "bbl/d", False), ("W1.CARD", "calc", "", True),
+           ("P1.PRESS.ALARM.HI", "alarm", "", False), ("X.Y", "other", "", False)]
+
+
+def test_devices_datatypes_lanes_and_aliases():
+    cat = build_catalog(ENTRIES, TAGMAP, CFG, ("pump1",))
+    m = {x.name: x for x in cat.metrics}
+    assert cat.devices == ("alarms", "calc", "other", "pump1")
+    assert m["P1.PRESS"].device == "pump1" and m["_sys.pump1.1.comm"].device == "pump1"
+    assert m["ORPHAN"].device == NODE and m["W1.RATE"].device == "calc"
+    assert m["P1.PRESS.ALARM.HI"].device == "alarms" and m["X.Y"].device == "other"
+    assert (m["P1.PRESS"].datatype, m["P1.COUNT"].datatype, m["P1.SCALED"].datatype,
+            m["P1.RUN"].datatype, m["W1.CARD"].datatype) == (
+        DataType.Float, DataType.UInt16, DataType.Double, DataType.Boolean,
+        DataType.DoubleArray)
+    assert (m["P1.PRESS.ALARM.HI"].lane, m["W1.RATE"].lane, m["W1.CARD"].lane,
+            m["P1.PRESS"].lane) == (0, 1, 1, 2)
+    assert sorted(x.alias for x in cat.metrics) == list(range(1, len(ENTRIES) + 1))
+    assert (m["P1.SCALED"].deadband, m["P1.PRESS"].deadband) == (0.3, 0.5)  # tag map, default
+    assert (m["W1.RATE"].deadband, m["W1.RATE"].heartbeat) == (2.0, 60.0)  # [[mqtt.rbe]]
+    assert m["P1.PRESS"].properties == {"engUnit": "psi", "engLow": 0.0, "engHigh": 5000.0,
+                                        "Documentation": "Discharge"}
+    assert m["P1.RUN"].writable and not m["P1.PRESS"].writable
+    assert build_catalog(list(reversed(ENTRIES)), TAGMAP, CFG, ("pump1",)).key == cat.key
+
+
+def test_quality_mapping():
+    assert [sparkplug_quality(q) for q in (0, 0x40000000, 0x80310000)] == [192, 500, 0]
+
+
+def test_rbe_deadband_heartbeat_and_arrays():
+    rbe = Rbe(np.array([1.0, 0.0, 0.0]), np.array([0.0, 10.0, 0.0]),
+              np.array([False, False, True]))
+    q = np.zeros(3, dtype=np.uint32)
+    nan = np.nan
+
+    def sel(values, ts, now):
+        return rbe.select(np.array(values), np.array(ts, dtype=np.int64), q, now).tolist()
+
+    assert sel([10.0, 5.0, nan], [1, 1, 1], 0.0) == [0, 1, 2]  # first samples
+    assert sel([10.5, 5.0, nan], [2, 2, 2], 1.0) == [2]  # within deadband; same value; card
+    assert sel([11.2, 5.0, nan], [3, 3, 2], 2.0) == [0]  # 1.2 from the last *sent* 10.0
+    assert sel([11.2, 5.0, nan], [3, 3, 2], 11.5) == [1]  # heartbeat of metric 1
+    assert sel([nan, 5.0, nan], [4, 3, 2], 12.0) == [0]  # becomes null
+
+
+def test_rolling_window_confirms_only_on_the_same_connection():
+    w = RollingWindow(10.0)
+    w.add(0.0, 1, [(0, 1000, 1.0, 0)], [7, 8])
+    w.add(5.0, 1, [(0, 6000, 2.0, 0)], [])
+    assert w.inflight == {7, 8} and w.oldest_live_ts_ms() == 1000
+    assert w.confirm(10.0, 1) == [7, 8] and not w.inflight
+    w.add(11.0, 1, [], [9])
+    assert w.confirm(30.0, 2) == []  # the connection changed: not proven
+    w.add(31.0, 2, [(0, 9000, 3.0, 0)], [10])
+    assert w.fail() == [(0, 9000, 3.0, 0)] and not w.inflight and len(w) == 0
+
+
+def test_monthly_budget_sheds_trends_then_calcs(tmp_path):
+    box = Outbox(tmp_path, 1 << 20)
+    cfg = replace(CFG, monthly_budget_mb=1.0)
+    daemon = SimpleNamespace(config=SimpleNamespace(mqtt=cfg), outbox=box)
+    pub = Publisher(daemon, log=SimpleNamespace(warning=print, info=print))
+    assert pub.allowed_lanes() == (0, 1, 2)
+    pub.month_bytes = int(0.95 * 1024 * 1024)
+    assert pub.allowed_lanes() == (0, 1)
+    pub.month_bytes = 1024 * 1024
+    assert pub.allowed_lanes() == (0,)
+    pub.save_counters()
+    assert Publisher(daemon, log=pub.log).month_bytes == 1024 * 1024  # persisted
