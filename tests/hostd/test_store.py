@@ -172,3 +172,14 @@ def test_a_sample_whose_metric_has_no_id_does_not_block_the_others(store, tenant
                                   (now, 2.0, orphan, 0, False, None)])
     assert result.inserted == 1 and result.rejected == [(schema, "rig-2", now)]
     store.conn.rollback()
+
+
+def test_timescaledb_modes_fall_back_or_refuse_clearly_without_the_extension(store):
+    from daemons.hostd.schema import choose_storage, timescale_available
+
+    assert not timescale_available(store.conn)  # not installed on this machine
+    assert choose_storage(store.conn, "auto") == "partitions"
+    assert choose_storage(store.conn, "off") == "partitions"
+    with pytest.raises(RuntimeError, match="extension is not available"):
+        choose_storage(store.conn, "require")
+    store.conn.rollback()
