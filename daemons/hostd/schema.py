@@ -14,13 +14,16 @@ replays: rows are COPied into a staging table and moved with ON CONFLICT DO NOTH
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
+import psycopg
 from psycopg import Connection, sql
 
 from daemons.hostd.config import Tenant
 
 SCHEMA_VERSION = 1
+_log = logging.getLogger("wellgate.hostd")
 DAY = dt.timedelta(days=1)
 
 _CATALOGUE = """
@@ -194,12 +197,20 @@ def _hypertable(conn: Connection[Any], s: str, compress_after_days: int) -> None
     table = sql.Literal(sql.Identifier(s).as_string(conn) + ".samples")
     conn.execute(sql.SQL("SELECT create_hypertable({}::regclass, 'time', chunk_time_interval => "
                          "interval '1 day', if_not_exists => true)").format(table))
-    conn.execute(sql.SQL("ALTER TABLE {}.samples SET (timescaledb.compress, "
-                         "timescaledb.compress_segmentby = 'metric_id', "
-                         "timescaledb.compress_orderby = 'time')").format(sql.Identifier(s)))
-    conn.execute(sql.SQL("SELECT add_compression_policy({}::regclass, {}::interval, "
-                         "if_not_exists => true)").format(
-        table, sql.Literal(f"{compress_after_days} days")))
+    try:
+        # Compression is not in the Apache-2-only builds of TimescaleDB (some distributions
+        # ship those): without it the hypertable still works, uncompressed.
+        with conn.transaction():
+            conn.execute(sql.SQL("ALTER TABLE {}.samples SET (timescaledb.compress, "
+                                 "timescaledb.compress_segmentby = 'metric_id', "
+                                 "timescaledb.compress_orderby = 'time')").format(
+                sql.Identifier(s)))
+            conn.execute(sql.SQL("SELECT add_compression_policy({}::regclass, {}::interval, "
+                                 "if_not_exists => true)").format(
+                table, sql.Literal(f"{compress_after_days} days")))
+    except psycopg.Error as exc:
+        _log.warning("TimescaleDB compression unavailable; samples stay uncompressed "
+                     "(schema %s): %s", s, str(exc).strip())
 
 
 def _reader_role(conn: Connection[Any], s: str, role: str) -> None:
