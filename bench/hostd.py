@@ -164,7 +164,7 @@ def run_pipeline(db: Database, tenant: Tenant, births, data,
                                     max_buffer_samples=50_000_000), (tenant,), QuietLog())
     writer.start()
     writer.ready.wait(30)
-    backend = writer._store.conn.info.backend_pid
+    backend = writer.backend_pid
     pg0, me0 = cpu_s(backend), time.process_time()
     sessions = Sessions({tenant.group_id: tenant.schema}, writer, lambda g, n: None,
                         QuietLog(), rebirth_min_interval_s=3600)

@@ -141,8 +141,7 @@ class HostDaemon:
             with ctx.iteration():
                 if self._mqtt_task is not None and self._mqtt_task.done():
                     self._mqtt_task.result()  # re-raise what killed it
-                thread = self.writer._thread
-                if thread is not None and not thread.is_alive():
+                if not self.writer.alive():
                     raise RuntimeError(f"the writer thread stopped: {self.writer.fatal}")
                 self.metrics.queued.set(self.writer.queued_samples)
                 self.metrics.inserted.set(self.writer.inserted)

@@ -79,7 +79,7 @@ class RebirthOp:
 
 
 @dataclass(slots=True)
-class _NodeStats:
+class NodeStats:
     last_message_ms: int = 0
     last_seq: int | None = None
     newest_ms: int | None = None
@@ -255,7 +255,7 @@ class SampleStore:
                 result.rejected.append((schema, r[2].node, r[0]))
         return kept
 
-    def node_stats(self, stats: dict[tuple[str, str], _NodeStats]) -> None:
+    def node_stats(self, stats: dict[tuple[str, str], NodeStats]) -> None:
         with self.conn.transaction():
             for (schema, node), st in stats.items():
                 node_id = self._node_id(schema, node)

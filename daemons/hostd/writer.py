@@ -24,10 +24,10 @@ from daemons.hostd.config import DatabaseSection, Tenant
 from daemons.hostd.store import (
     BirthOp,
     DeathOp,
+    NodeStats,
     RebirthOp,
     SampleBatch,
     SampleStore,
-    _NodeStats,
 )
 
 _Item = BirthOp | DeathOp | SampleBatch | RebirthOp
@@ -54,7 +54,6 @@ class Writer:
         self._store: SampleStore | None = None
         self._db_state = Availability(log, "postgresql")
         self.ready = threading.Event()
-        self.idle = threading.Event()
         self.fatal: BaseException | None = None
 
     # -- Sink (called from the event loop) ---------------------------------------------
@@ -79,7 +78,6 @@ class Writer:
                                    limit=self.db.max_buffer_samples)
                 return False
             self.queued_samples += n
-        self.idle.clear()
         self.queue.put(batch)
         return True
 
@@ -97,9 +95,14 @@ class Writer:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def wait_idle(self, timeout: float) -> bool:
-        """For tests and the benchmark: everything queued so far is committed."""
-        return self.idle.wait(timeout)
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The PostgreSQL backend serving the writer (the benchmark reads its CPU time)."""
+        store = self._store
+        return None if store is None else store.conn.info.backend_pid
 
     # -- the thread ---------------------------------------------------------------------
     def _connect(self) -> SampleStore:
@@ -136,7 +139,6 @@ class Writer:
             if not pending:
                 stopping = self._gather(pending) or stopping
             if not pending:
-                self.idle.set()
                 if stopping:
                     break
                 continue
@@ -150,9 +152,7 @@ class Writer:
                 self._db_state.failed(self.db_target, str(exc).strip().splitlines()[0]
                                       if str(exc).strip() else type(exc).__name__)
                 self._close_store()
-                if stopping and self._stop.is_set() and attempt > 3:
-                    return
-                continue  # reconnect, then retry the same round
+                continue  # reconnect, then retry the same round (when stopping: give up)
             except psycopg.Error as exc:
                 # Data the database refuses (not a lost connection): log, drop the round
                 # so one bad message does not block every other node.
@@ -195,7 +195,7 @@ class Writer:
 
     def _commit(self, store: SampleStore, pending: list[_Item]) -> None:
         per_schema: dict[str, list] = defaultdict(list)
-        stats: dict[tuple[str, str], _NodeStats] = defaultdict(_NodeStats)
+        stats: dict[tuple[str, str], NodeStats] = defaultdict(NodeStats)
         for item in pending:
             if isinstance(item, SampleBatch):
                 per_schema[item.schema].extend(item.rows)

@@ -16,7 +16,7 @@ import pytest
 
 from daemons.hostd.config import DatabaseSection, Tenant
 from daemons.hostd.model import MetricRef
-from daemons.hostd.store import BirthOp, DeathOp, SampleStore, _NodeStats
+from daemons.hostd.store import BirthOp, DeathOp, NodeStats, SampleStore
 
 TREE = Path(__file__).resolve().parents[2]
 DAY_MS = 86_400_000
@@ -138,7 +138,7 @@ def test_a_tenants_role_reads_its_own_rows_and_not_anothers(store, tenants, pg_d
 def test_hostd_nodes_lists_nodes_sessions_and_lag(store, tenants, pg_dsn):
     schema = tenants[0].schema
     now = int(time.time() * 1000)
-    store.node_stats({(schema, "pad-1"): _NodeStats(last_message_ms=now, last_seq=17,
+    store.node_stats({(schema, "pad-1"): NodeStats(last_message_ms=now, last_seq=17,
                                                     newest_ms=now - 2500, samples=5,
                                                     historical=3, rebirths=1)})
     env = dict(os.environ, PYTHONPATH=str(TREE))
