@@ -324,8 +324,8 @@ def main() -> None:
         lost = n + args.nodes * args.tags - got
         print(f"  with MQTT: mosquitto + hostd process     : {rate:>10,.0f} samples/s "
               f"({got:,} rows{'; ' + format(lost, ',') + ' lost at QoS 0' if lost else ''}; "
-              f"CPU per sample: hostd {per_sample_us(host_cpu, got)}, mosquitto "
-              f"{per_sample_us(broker_cpu, got)})")
+              f"CPU per sample: hostd {per_sample_us(host_cpu, got)}; mosquitto "
+              f"{broker_cpu * 1000:.0f} ms for {len(births) + len(data):,} messages)")
         print(f"  load average during the run: {os.getloadavg()[0]:.1f} on "
               f"{os.cpu_count()} cores (wall-clock rates are shared; CPU per sample is not)")
     finally:
