@@ -54,6 +54,7 @@ from daemons.hostd.writer import Writer
 
 _RETRY_S = (1.0, 2.0, 5.0, 10.0)
 _BAD_LOG_PERIOD_S = 10.0
+_BAD_LOG_KEYS = 10_000
 _DB_START_WAIT_S = 10.0
 
 
@@ -325,6 +326,8 @@ class HostDaemon:
         if now - last < _BAD_LOG_PERIOD_S:
             self._bad_log[key] = (last, suppressed + 1)
             return
+        if len(self._bad_log) > _BAD_LOG_KEYS:  # random node names must not grow it forever
+            self._bad_log.clear()
         self._bad_log[key] = (now, 0)
         self.log.warning("malformed message rejected", topic=where, reason=reason,
                          suppressed_since_last=suppressed)
