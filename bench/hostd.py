@@ -208,7 +208,8 @@ def bench_mqtt(db: Database, tenant: Tenant, raw,
                                str(workdir / "mosquitto.conf")], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     cfg = workdir / "hostd.toml"
-    cfg.write_text(f'[hostd]\nhost_id = "bench"\nrebirth_min_interval_s = 3600\n[mqtt]\n'
+    cfg.write_text(f'[hostd]\nhost_id = "bench"\nrebirth_min_interval_s = 3600\n'
+                   f'metrics_port = 0\n[mqtt]\n'
                    f'port = {port}\n[database]\ndsn = "{db.dsn}"\nbatch_max = 20000\n'
                    f'flush_ms = 100\nmax_buffer_samples = 50000000\n[[tenant]]\n'
                    f'group_id = "{tenant.group_id}"\nschema = "{tenant.schema}"\n'

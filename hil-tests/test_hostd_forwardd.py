@@ -47,7 +47,8 @@ def start_hostd(tmp: Path, port: int, dsn: str, host_id: str, role: str):
     import subprocess
 
     cfg = tmp / "hostd.toml"
-    cfg.write_text(f'[hostd]\nhost_id = "{host_id}"\n[mqtt]\nport = {port}\nkeepalive = 5\n'
+    cfg.write_text(f'[hostd]\nhost_id = "{host_id}"\nmetrics_port = 0\n'
+                   f'[mqtt]\nport = {port}\nkeepalive = 5\n'
                    f'[database]\ndsn = "{dsn}"\nflush_ms = 50\n[[tenant]]\n'
                    f'group_id = "{GROUP}"\nschema = "site"\nreader_role = "{role}"\n')
     env = {**os.environ, "PYTHONPATH": str(TREE)}

@@ -32,7 +32,7 @@ TIMESCALE_MODES = ("auto", "off", "require")
 class HostSection:
     host_id: str
     log_level: str = "info"
-    metrics_port: int = 0
+    metrics_port: int = 9107  # docs/operations.md: the project's default ports
     rebirth_min_interval_s: float = 5.0
     runtime_dir: Path | None = None  # <runtime_dir>/status/hostd.json, as the gateway daemons
 
@@ -163,7 +163,7 @@ def _host(s: Section, base: Path) -> HostSection:
     out = HostSection(
         host_id=host_id,
         log_level=s.get_str("log_level", "info", choices=LOG_LEVELS),
-        metrics_port=s.get_int("metrics_port", 0, minval=0, maxval=65535),
+        metrics_port=s.get_int("metrics_port", 9107, minval=0, maxval=65535),
         rebirth_min_interval_s=s.get_float("rebirth_min_interval_s", 5.0, minval=0.0,
                                            maxval=3600.0),
         runtime_dir=(base / runtime_dir).resolve() if runtime_dir else None,

@@ -105,6 +105,7 @@ def write_hostd_config(path: Path, *, port: int, dsn: str, host_id: str,
                        tenants: list[tuple[str, str, str]], client_id: str = "",
                        shared_group: str = "", extra: str = "") -> Path:
     lines = ["[hostd]", f'host_id = "{host_id}"', "rebirth_min_interval_s = 0.5",
+             "metrics_port = 0",
              f'runtime_dir = "{path.parent / "run"}"', extra, "",
              "[mqtt]", f"port = {port}", "keepalive = 5"]
     if client_id:
