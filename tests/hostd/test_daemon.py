@@ -65,8 +65,8 @@ def test_state_births_data_rebirths_and_orderly_stop(setup, broker, pg_dsn, edge
         for k in range(1, 31):
             edge.ndata(t0 + k * 1000, {1: float(k), 2: -float(k)})
             edge.ddata(t0 + k * 1000, {100: k * 10.0})
-        await helpers.async_wait_for(lambda: len(rows(pg_dsn, schema, "pad-1")) >= 93, 15,
-                                     "93 samples (birth values + 30 s of 3 tags)")
+        await helpers.async_wait_for(lambda: len(rows(pg_dsn, schema, "pad-1")) == 94, 15,
+                                     "94 samples (birth values + 30 s of 3 tags)")
         assert edge.rebirths() == 0
         names = [r[0] for r in rows(pg_dsn, schema, "pad-1")]
         assert len(names) == 94 and names.count("Node Control/Rebirth") == 1, names
@@ -185,14 +185,15 @@ def test_own_state_set_offline_by_someone_else_is_put_right(setup, broker, helpe
     # an older offline (a late Will): edges ignore it; hostd puts its online STATE back
     asyncio.run(publish_state(broker.port, host_id, False, first["timestamp"] - 1000))
     again = helpers.wait_for(
-        lambda: (s := asyncio.run(retained_state(broker.port, host_id, 0.5)))["online"] and s,
+        lambda: (s := asyncio.run(retained_state(broker.port, host_id, 0.5))) and s["online"]
+        and s,
         10, "online STATE re-published")
     assert again["timestamp"] == first["timestamp"]
     # a newer offline: edges believe it, so hostd comes back with a newer timestamp
     newer = first["timestamp"] + 5000
     asyncio.run(publish_state(broker.port, host_id, False, newer))
     back = helpers.wait_for(
-        lambda: (s := asyncio.run(retained_state(broker.port, host_id, 0.5)))["online"]
+        lambda: (s := asyncio.run(retained_state(broker.port, host_id, 0.5))) and s["online"]
         and s["timestamp"] > newer and s, 15, "a newer online STATE")
     assert back["online"] is True
     assert hostd.alive()
