@@ -167,8 +167,8 @@ class Sessions:
         s.born, s.bdseq, s.birth_ms = True, bdseq, received_ms
         s.expected_seq = None if payload.seq is None else (payload.seq + 1) % 256
         self._register(s, refs)
-        self.sink.birth(BirthOp(s.schema, s.node, None, payload.timestamp_ms or received_ms,
-                                refs, bdseq=bdseq, instance=self.instance))
+        self.sink.birth(BirthOp(s.schema, s.node, None, received_ms, refs, bdseq=bdseq,
+                                instance=self.instance))
         self._store(s, zip(refs, payload.metrics, strict=True), payload, received_ms)
 
     def _dbirth(self, s: NodeSession, device: str | None, payload: SpPayload,
@@ -188,8 +188,7 @@ class Sessions:
             return
         self._register(s, refs)
         s.devices.add(device)
-        self.sink.birth(BirthOp(s.schema, s.node, device, payload.timestamp_ms or received_ms,
-                                refs))
+        self.sink.birth(BirthOp(s.schema, s.node, device, received_ms, refs))
         self._store(s, zip(refs, payload.metrics, strict=True), payload, received_ms)
 
     def _ndeath(self, s: NodeSession, payload: SpPayload, received_ms: int) -> None:

@@ -95,8 +95,12 @@ class WriteResult:
     rejected: list[tuple[str, str, int]] = field(default_factory=list)  # schema, node, ms
 
 
-def _ts(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+def _ts(ms: int) -> dt.datetime | None:
+    """A timestamp column's value; None for what no datetime can hold (a hostile payload)."""
+    try:
+        return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 class SampleStore:
@@ -217,8 +221,7 @@ class SampleStore:
         result = WriteResult(offered=len(rows))
         if not rows:
             return result
-        if self.storage.get(schema, "partitions") == "partitions":
-            rows = self._within_window(schema, rows, result)
+        rows = self._within_window(schema, rows, result)
         with self.conn.transaction():
             cur = self.conn.cursor()
             with cur.copy(_COPY) as copy:
@@ -236,7 +239,12 @@ class SampleStore:
 
     def _within_window(self, schema: str, rows: Sequence[Sample],
                        result: WriteResult) -> Sequence[Sample]:
-        """Create the partitions these rows need; drop rows outside the accepted window."""
+        """Create the partitions these rows need; drop rows outside the accepted window.
+
+        The window holds for hypertables too: a timestamp from a broken clock or a hostile
+        payload (year 292 million) must not fail the whole round in PostgreSQL.
+        """
+        partitioned = self.storage.get(schema, "partitions") == "partitions"
         known = self.days.setdefault(schema, set())
         days = {r[0] // MS_PER_DAY for r in rows}
         if days <= known:
@@ -244,7 +252,10 @@ class SampleStore:
         today = int(self.clock() * 1000) // MS_PER_DAY
         oldest = today - self.db.accept_past_days
         newest = today + self.db.partitions_ahead_days
-        self._create_days(schema, (d for d in days if oldest <= d <= newest))
+        if partitioned:
+            self._create_days(schema, (d for d in days if oldest <= d <= newest))
+        else:
+            known.update(d for d in days if oldest <= d <= newest)
         if all(oldest <= d <= newest for d in days):
             return rows
         kept = []

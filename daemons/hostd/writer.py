@@ -153,12 +153,15 @@ class Writer:
                                       if str(exc).strip() else type(exc).__name__)
                 self._close_store()
                 continue  # reconnect, then retry the same round (when stopping: give up)
-            except psycopg.Error as exc:
-                # Data the database refuses (not a lost connection): log, drop the round
-                # so one bad message does not block every other node.
-                self.log.error("database refused a round; dropped", error=str(exc),
+            except Exception as exc:
+                # Data the database refuses (not a lost connection), or a value nothing can
+                # store: log, drop the round so one bad message does not stop every node.
+                self.log.error("a round could not be stored; dropped", error=repr(exc),
                                items=len(pending))
-                self._store.conn.rollback()
+                try:
+                    self._store.conn.rollback()
+                except psycopg.Error:
+                    self._close_store()
             self._finish(pending)
             pending = []
         self._close_store()

@@ -220,3 +220,30 @@ def test_a_postgresql_outage_loses_nothing_received(tmp_path, broker, pg_dsn, su
         assert hostd.alive()
     finally:
         proxy.close()
+
+
+def test_timestamps_no_clock_can_hold_are_dropped_not_fatal(
+        tmp_path, broker, pg_dsn, suffix, helpers, start_hostd, edge_sim):
+    hostd, group, schema = hostd_for(tmp_path, broker, pg_dsn, suffix, helpers, start_hostd,
+                                     "clock")
+    helpers.wait_for(lambda: '"primary host online"' in hostd.output(), 20, "hostd online")
+    huge = (1 << 63) - 1
+
+    async def scenario():
+        edge = edge_sim(broker.port, group, "pad-t")
+        await edge.connect()
+        edge.nbirth(huge)  # payload and metric timestamps in the year 292 million
+        now = int(time.time() * 1000)
+        edge.ndata(1 << 62, {1: 1.0})
+        edge.ndata(now, {1: 2.0, 2: 3.0})
+        await helpers.async_wait_for(
+            lambda: [r for r in stored(pg_dsn, schema, "pad-t") if r[2] == 2.0], 15,
+            "the sane sample stored")
+        await edge.disconnect()
+
+    asyncio.run(scenario())
+    rows = stored(pg_dsn, schema, "pad-t")
+    assert sorted(r[2] for r in rows) == [2.0, 3.0]
+    assert hostd.alive()
+    out = hostd.output()
+    assert '"samples dropped' in out and "Traceback" not in out
