@@ -86,8 +86,11 @@ def sample_of(ref: MetricRef, m: SpMetric, fallback_ms: int) -> Sample:
         return (ts, 1.0 if v else 0.0, ref, quality, m.is_historical, None)
     if isinstance(v, int | float):
         return (ts, float(v), ref, quality, m.is_historical, None)
+    if isinstance(v, str):  # PostgreSQL text cannot hold NUL
+        return (ts, None, ref, quality, m.is_historical, v.replace("\x00", "\ufffd"))
     if isinstance(v, bytes):
         return (ts, None, ref, quality, m.is_historical, v.hex())
     if isinstance(v, list | tuple):
-        return (ts, None, ref, quality, m.is_historical, json.dumps(list(v), default=str))
-    return (ts, None, ref, quality, m.is_historical, str(v))
+        return (ts, None, ref, quality, m.is_historical,
+                json.dumps(list(v), default=str))  # json escapes NUL as \u0000
+    return (ts, None, ref, quality, m.is_historical, str(v).replace("\x00", "\ufffd"))

@@ -23,6 +23,7 @@ from daemons.hostd.model import MetricRef, Sample, SpMetric, SpPayload, sample_o
 from daemons.hostd.store import BirthOp, DeathOp, SampleBatch
 
 BDSEQ = "bdSeq"
+_MAX_ALIAS = (1 << 63) - 1  # metrics.alias is a bigint
 DATA_KINDS = ("NDATA", "DDATA")
 
 
@@ -123,6 +124,10 @@ class Sessions:
         for m in payload.metrics:
             if not m.name:
                 raise ValueError("a metric without a name in a birth certificate")
+            if "\x00" in m.name:
+                raise ValueError(f"metric name {m.name!r} contains NUL")
+            if m.alias is not None and m.alias > _MAX_ALIAS:
+                raise ValueError(f"alias {m.alias} of '{m.name}' does not fit in 63 bits")
             if m.name in seen_names:
                 raise ValueError(f"metric '{m.name}' twice in one birth certificate")
             seen_names.add(m.name)
@@ -270,7 +275,7 @@ class Sessions:
 
 
 def _text(v: Any) -> str | None:
-    return v if isinstance(v, str) else None
+    return v.replace("\x00", "\ufffd") if isinstance(v, str) else None  # no NUL in text
 
 
 def _number(v: Any) -> float | None:

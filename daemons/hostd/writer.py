@@ -210,9 +210,9 @@ class Writer:
                 if item.newest_ms is not None:
                     st.newest_ms = max(st.newest_ms or item.newest_ms, item.newest_ms)
             elif isinstance(item, BirthOp):
-                store.birth(item)
+                self._guarded(store.birth, item)
             elif isinstance(item, DeathOp):
-                store.death(item)
+                self._guarded(store.death, item)
             elif isinstance(item, RebirthOp):
                 stats[(item.schema, item.node)].rebirths += 1
         inserted = 0
@@ -233,6 +233,17 @@ class Writer:
         self.inserted += inserted
         self.committed += offered
         self.rounds += 1
+
+    def _guarded(self, apply: Any, op: BirthOp | DeathOp) -> None:
+        """One birth or death the database refuses is that node's problem, not the round's:
+        its metrics keep no id and their samples are dropped and counted."""
+        try:
+            apply(op)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise  # a lost connection: the whole round is retried
+        except (psycopg.Error, ValueError) as exc:
+            self.log.error("the database refused a birth or death; skipped", node=op.node,
+                           device=op.device, schema=op.schema, error=str(exc).strip())
 
     def _finish(self, pending: list[_Item]) -> None:
         n = sum(len(i.rows) for i in pending if isinstance(i, SampleBatch))

@@ -176,3 +176,24 @@ def test_datatype_of_answers_from_the_birth_for_the_decoder():
     assert lookup(1, None) == 10 and lookup(2, None) == 11 and lookup(7, None) is None
     assert lookup(None, "THP") == 10
     assert s.datatype_of("g1", "n1", "rpc1")(1, None) is None
+
+
+def test_births_the_database_could_not_store_are_refused_up_front():
+    s, sink, log, _clock, asked = make(interval=0.0)
+    bad_name = nbirth()
+    bad_name.metrics.append(SpMetric("A\x00B", 9, 1, 10, 1.0))
+    s.handle("g1", "NBIRTH", "n1", None, bad_name, 1)
+    assert sink.births == [] and "NUL" in log.lines[-1][1]["reason"]
+    bad_alias = nbirth()
+    bad_alias.metrics.append(SpMetric("BIG", 1 << 63, 1, 10, 1.0))
+    s.handle("g1", "NBIRTH", "n1", None, bad_alias, 2)
+    assert sink.births == [] and "63 bits" in log.lines[-1][1]["reason"]
+    assert len(asked) == 2
+
+
+def test_text_values_lose_their_nul_characters_not_the_round():
+    s, sink, _log, _clock, _asked = make()
+    p = nbirth()
+    p.metrics.append(SpMetric("MSG", 7, 1, 12, "a\x00b"))
+    s.handle("g1", "NBIRTH", "n1", None, p, 1)
+    assert sink.rows()[-1][5] == "a\ufffdb"
