@@ -49,6 +49,7 @@ class NodeSession:
     names: dict[tuple[str | None, str], MetricRef] = field(default_factory=dict)
     devices: set[str] = field(default_factory=set)
     last_rebirth_request: float = float("-inf")
+    last_stale_death_log: float = float("-inf")
     birth_ms: int | None = None
     death_ms: int | None = None
     last_message_ms: int | None = None
@@ -200,8 +201,12 @@ class Sessions:
         bdseq = next((m.value for m in payload.metrics if m.name == BDSEQ), None)
         if s.bdseq is not None and bdseq != s.bdseq:
             # The Will of an older connection, delivered late: the current session lives on.
-            self.log.info("stale NDEATH ignored", group=s.group, node=s.node,
-                          bdseq=bdseq, session_bdseq=s.bdseq)
+            # (Logged at most every 10 s per node: a flood of them must not flood the log.)
+            now = self.clock()
+            if now - s.last_stale_death_log >= 10.0:
+                s.last_stale_death_log = now
+                self.log.info("stale NDEATH ignored", group=s.group, node=s.node,
+                              bdseq=bdseq, session_bdseq=s.bdseq)
             return
         s.born = False
         s.devices.clear()

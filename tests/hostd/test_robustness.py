@@ -51,6 +51,43 @@ def valid_payloads() -> list[bytes]:
             compress(b"\x00garbage", "GZIP", seq=1)]
 
 
+_VALUE_FIELDS = ("int_value", "long_value", "float_value", "double_value", "boolean_value",
+                 "string_value", "bytes_value")
+
+
+@st.composite
+def raw_payloads(draw) -> bytes:
+    """Well-formed protobuf, hostile content: any names, aliases, timestamps, datatypes."""
+    from daemons.core.sparkplug.sparkplug_b_pb2 import Payload
+
+    p = Payload()
+    if draw(st.booleans()):
+        p.timestamp = draw(st.integers(0, (1 << 64) - 1))
+    if draw(st.booleans()):
+        p.seq = draw(st.integers(0, (1 << 64) - 1))
+    for _ in range(draw(st.integers(0, 4))):
+        m = p.metrics.add()
+        if draw(st.booleans()):
+            m.name = draw(st.sampled_from(["bdSeq", "T1", "Node Control/Rebirth"])
+                          | st.text(max_size=20))
+        if draw(st.booleans()):
+            m.alias = draw(st.integers(0, (1 << 64) - 1))
+        if draw(st.booleans()):
+            m.timestamp = draw(st.integers(0, (1 << 64) - 1))
+        if draw(st.booleans()):
+            m.datatype = draw(st.integers(0, 40))
+        m.is_historical = draw(st.booleans())
+        m.is_null = draw(st.booleans())
+        field = draw(st.sampled_from(_VALUE_FIELDS))
+        value = {"int_value": st.integers(0, (1 << 32) - 1),
+                 "long_value": st.integers(0, (1 << 64) - 1),
+                 "float_value": st.floats(width=32), "double_value": st.floats(),
+                 "boolean_value": st.booleans(), "string_value": st.text(max_size=20),
+                 "bytes_value": st.binary(max_size=20)}[field]
+        setattr(m, field, draw(value))
+    return p.SerializeToString()
+
+
 def mutate(data: bytes, position: int, patch: bytes, cut: int) -> bytes:
     i = position % (len(data) + 1)
     out = data[:i] + patch + data[i + len(patch):]
@@ -89,7 +126,7 @@ def test_malformed_topics_and_payloads_are_rejected_logged_and_survived(
     @settings(max_examples=400, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(topics), st.one_of(
-        st.binary(max_size=120),
+        st.binary(max_size=120), raw_payloads(),
         st.builds(mutate, st.sampled_from(valid), st.integers(0, 10_000),
                   st.binary(min_size=1, max_size=6), st.integers(0, 8)),
         st.sampled_from(valid)))
