@@ -179,9 +179,10 @@ class HostDaemon:
                 self.log.warning("could not publish the offline STATE", error=repr(exc))
         if self.client is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client.disconnect(), 1.0)
+                await asyncio.wait_for(self.client.disconnect(), 0.5)
         if self.writer is not None:
-            await asyncio.to_thread(self.writer.stop, 3.0)
+            # Within the framework's stop deadline (4 s of STOP_TIMEOUT_S for close()).
+            await asyncio.to_thread(self.writer.stop, 2.5)
 
     # -- MQTT ---------------------------------------------------------------------------
     def _ssl(self) -> ssl.SSLContext | bool:
@@ -208,14 +209,16 @@ class HostDaemon:
                                      retain=True))
             client.on_message = self._on_message
             client.on_disconnect = lambda *_a, _lost=lost, **_k: _lost.set()
-            if m.username:
-                password = Path(m.password_file).read_text().strip() if m.password_file else None
-                client.set_auth_credentials(m.username, password)
             try:
+                if m.username:
+                    # Read at each connection: a rotated password needs no restart.
+                    password = (Path(m.password_file).read_text().strip()
+                                if m.password_file else None)
+                    client.set_auth_credentials(m.username, password)
                 await asyncio.wait_for(client.connect(
                     m.host, m.port, ssl=self._ssl(), keepalive=m.keepalive,
                     version=MQTTv50 if m.version == 5 else MQTTv311), m.keepalive)
-            except (OSError, TimeoutError, ConnectionError, ssl.SSLError, Exception) as exc:
+            except Exception as exc:  # refused, unreachable, TLS, unreadable password file
                 with contextlib.suppress(Exception):
                     await client.disconnect()
                 broker.failed(target, str(exc) or type(exc).__name__)
