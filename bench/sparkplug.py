@@ -172,7 +172,8 @@ def forwardd_cpu(changes_per_s: int, seconds: float = 20.0, port: int = 1883) ->
 
 
 def replay_rate(tags: int = 300, hours: float = 1.0, port: int = 1883) -> dict[str, float]:
-    """A backlog of `hours` of 1 Hz data of `tags` tags: how fast forwardd sends it."""
+    """A backlog of `hours` of 1 Hz data of `tags` tags: how fast forwardd sends it while
+    the same tags keep changing once a second (live data goes first)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         config = _config(root, port)
@@ -197,13 +198,19 @@ def replay_rate(tags: int = 300, hours: float = 1.0, port: int = 1883) -> dict[s
                                 stderr=subprocess.DEVNULL)
         try:
             status = root / "run" / "status" / "forwardd-cloud.json"
+            tick = 0
             while time.time() - started < 600:
                 time.sleep(0.5)
+                tick += 1
+                if tick % 2 == 0:  # live data keeps coming at 1 Hz during the replay
+                    ring.write_batch(np.arange(tags), np.full(tags, float(tick)),
+                                     time.time_ns(), int(Quality.GOOD))
                 try:
                     doc = json.loads(status.read_text())
                 except (OSError, ValueError):
                     continue
-                if doc["connected"] and doc["outbox"]["depth"] == 0:
+                # every row sent once (rows then wait out the rolling window in the outbox)
+                if doc["connected"] and doc["outbox"]["depth"] == doc["outbox"]["inflight"]:
                     break
             took = time.time() - started
         finally:

@@ -110,13 +110,16 @@ def _device(topic: Topic, p: Any, catalog: Catalog, host_id: str,
         if mdef.device != topic.device_id:
             rejected.append(f"{where}: metric {label!r} belongs to device {mdef.device!r}")
             continue
-        if m.HasField("datatype") and m.datatype != mdef.datatype:
-            rejected.append(f"{where}: metric {mdef.name!r} has datatype {m.datatype}, "
-                            f"its birth says {mdef.datatype}")
-            continue
         if mdef.datatype not in _NUMERIC:
             rejected.append(f"{where}: metric {mdef.name!r} is not writable (not a scalar)")
             continue
+        datatype = mdef.datatype
+        if m.HasField("datatype") and m.datatype != mdef.datatype:
+            if m.datatype not in _NUMERIC:  # a number of another type is still a number
+                rejected.append(f"{where}: metric {mdef.name!r} has datatype {m.datatype}, "
+                                f"its birth says {mdef.datatype}")
+                continue
+            datatype = m.datatype
         if mdef.name not in writable:
             rejected.append(f"{where}: tag {mdef.name!r} is not access=rw in the tag maps")
             continue
@@ -124,7 +127,7 @@ def _device(topic: Topic, p: Any, catalog: Catalog, host_id: str,
             rejected.append(f"{where}: tag {mdef.name!r} is not in [mqtt] command_tags")
             continue
         try:
-            value = read_metric(m, mdef.datatype).value
+            value = read_metric(m, datatype).value
         except (PayloadError, SparkplugValueError) as exc:
             rejected.append(f"{where}: {exc}")
             continue

@@ -90,17 +90,20 @@ class Outbox:
         self.enforce_budget()
 
     def take(self, limit: int, exclude: set[int] | frozenset[int] = frozenset(),
-             lanes: Iterable[int] = (0, 1, 2)) -> list[Row]:
+             lanes: Iterable[int] = (0, 1, 2),
+             after: dict[int, int] | None = None) -> list[Row]:
         """The next rows to replay: highest-priority lane first, oldest first, skipping
-        rows already in flight (*exclude*)."""
+        rows already in flight (*exclude*).  *after* (lane → last id taken) is a cursor:
+        rows at or below it are not read again, so a long backlog costs O(rows) to send
+        and not O(rows²); the caller resets it when rows must be sent again."""
         out: list[Row] = []
         for lane in lanes:
-            last = -1
+            last = after.get(lane, 0) if after is not None else 0
             while len(out) < limit:
                 batch = self.conn.execute(
                     "SELECT id, lane, tag, ts_ms, value, quality FROM sample "
                     "WHERE lane = ? AND id > ? ORDER BY id LIMIT ?",
-                    (lane, last, limit - len(out) + len(exclude))).fetchall()
+                    (lane, last, limit - len(out))).fetchall()
                 if not batch:
                     break
                 for rid, ln, tag, ts, blob, q in batch:
@@ -109,10 +112,8 @@ class Outbox:
                         continue
                     out.append(Row(rid, ln, tag, ts, None if blob is None
                                    else msgpack.unpackb(blob), q))
-                    if len(out) >= limit:
-                        break
-                if len(batch) < limit - len(out) + len(exclude):
-                    break
+            if after is not None:
+                after[lane] = last
             if len(out) >= limit:
                 break
         return out

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .main import ForwardDaemon
 
 MAX_METRICS_PER_PAYLOAD = 2000
-MIN_REPLAY_PER_TICK = 500
+MIN_REPLAY_PER_TICK = 1000
 REPLAY_SPEEDUP = 25.0  # replay at least this many times faster than data arrives
 WATERMARK_EVERY_S = 1.0
 COUNTERS_EVERY_S = 60.0
@@ -69,6 +69,7 @@ class Publisher:
         self.alive: dict[str, bool] = {}
         self.born_devices: set[str] = set()
         self.parked: set[int] = set()
+        self.cursor: dict[int, int] = {}  # lane → last outbox id replayed
         self.caught_up = False
         self.rate = 0.0  # samples per second (EMA)
         self.last_watermark = self.last_counters = self.last_node_metrics = 0.0
@@ -94,7 +95,7 @@ class Publisher:
     def disconnected(self) -> None:
         self.link_up = self.born = False
         self.born_devices.clear()
-        self.parked.clear()
+        self._rewind()
         live = self.window.fail()
         if live:
             self._keep(live)
@@ -146,7 +147,7 @@ class Publisher:
         if old is not None and old.key != catalog.key:
             self.log.info("metric set changed; rebirth", metrics=len(catalog.metrics))
             self.need_births = True
-        self.parked.clear()
+        self._rewind()
 
     # -- the tick ---------------------------------------------------------------------------
     def tick(self, snap: Any, now: float, now_ms: int) -> None:
@@ -275,7 +276,7 @@ class Publisher:
         self.rbe.last_sent[:] = now
         self.rbe.sent_once[:] = True
         self.born, self.need_births = True, False
-        self.parked.clear()
+        self._rewind()
         self.log.info("births published", bdseq=self.bdseq, devices=len(self.born_devices),
                       metrics=len(cat.metrics))
 
@@ -296,7 +297,7 @@ class Publisher:
                                         snap.quality[self.src], now_ms)
                 self._send(*self.session.dbirth(dev, now_ms, current))
                 self.born_devices.add(dev)
-                self.parked.clear()
+                self._rewind()
                 self.log.info("device answering again: DBIRTH", device=dev)
 
     # -- data ----------------------------------------------------------------------------
@@ -350,7 +351,7 @@ class Publisher:
             return []
         cat = self.session.catalog
         rows = ob.take(self.replay_budget(), self.window.inflight | self.parked,
-                       self.allowed_lanes())
+                       self.allowed_lanes(), after=self.cursor)
         unknown: list[int] = []
         groups: dict[str, list] = defaultdict(list)
         ids: list[int] = []
@@ -375,6 +376,12 @@ class Publisher:
                 self._send(*self.session.data(dev, items[k:k + MAX_METRICS_PER_PAYLOAD],
                                               now_ms))
         return ids
+
+    def _rewind(self) -> None:
+        """Replay from the start of each lane again: after a lost connection (the window's
+        rows must go again) or a DBIRTH (a device's parked rows may go now)."""
+        self.parked.clear()
+        self.cursor.clear()
 
     def _keep(self, samples: list[LiveSample]) -> None:
         assert self.d.outbox is not None and self.session is not None
@@ -488,6 +495,8 @@ class Publisher:
             "bdseq": self.bdseq, "seq": self.session.seq if self.session else None,
             "devices": sorted(self.born_devices),
             "outbox": {"depth": ob.depth, "lanes": ob.lane_depths(),
+                       # replayed, kept until the rolling window proves them delivered
+                       "inflight": len(self.window.inflight),
                        "oldest_ms": oldest,
                        "age_s": (_now_ms() - oldest) / 1000 if oldest else None,
                        "bytes": ob.used_bytes(), "budget_bytes": ob.budget_bytes,

@@ -46,10 +46,12 @@ def test_dcmd_writes_only_allowed_rw_tags():
                            with_datatype=False),
                       dict(datatype=DataType.Double, value=1.0, name="P1.PRESS"),
                       dict(datatype=DataType.Double, value=1.0, name="NOPE"),
-                      dict(datatype=DataType.Int32, value=1, name="P1.SPEED_SET"),
+                      dict(datatype=DataType.Int32, value=9, name="P1.SPEED_SET"),
+                      dict(datatype=DataType.String, value="1", name="P1.SPEED_SET"),
                       dict(datatype=DataType.Double, value=float("nan"), name="P1.SPEED_SET"),
                       dict(datatype=DataType.DoubleArray, value=[1.0], name="P1.CARD")))
-    assert [(w.tag, w.value) for w in d.writes] == [("P1.SPEED_SET", 7.5), ("P1.SPEED_SET", 8.0)]
+    assert [(w.tag, w.value) for w in d.writes] == [
+        ("P1.SPEED_SET", 7.5), ("P1.SPEED_SET", 8.0), ("P1.SPEED_SET", 9.0)]
     reasons = "\n".join(d.rejected)
     assert "not access=rw" in reasons and "unknown metric 'NOPE'" in reasons
     assert "datatype" in reasons and "not finite" in reasons and "not a scalar" in reasons
