@@ -279,6 +279,25 @@ def bytes_per_sample(db: Database, tenant: Tenant) -> tuple[float, float, float,
     return (heap + index) / rows, heap / rows, index / rows, rows
 
 
+def insert_rate(quick: bool = False, nodes: int = 10, tags: int = 200) -> dict[str, float]:
+    """hostd's part of bench/sparkplug.py: Sparkplug bytes → committed rows, in process and
+    behind mosquitto, on a fresh database (samples/s and CPU µs per sample)."""
+    rounds = 20 if quick else 100
+    n = nodes * tags * rounds
+    t0 = (int(time.time()) - 2 * rounds) * 1000
+    db = Database()
+    try:
+        births, data = payloads(nodes, tags, rounds, t0)
+        raw = encoded(births, data)
+        rate, _rows, me, pg = run_pipeline(db, db.tenant("sp"), births, data, raw=raw)
+        mqtt_rate, got, host_cpu, _broker = bench_mqtt(db, db.tenant("spmqtt"), raw,
+                                                       n + nodes * tags)
+    finally:
+        db.drop()
+    return {"pipeline": rate, "hostd_us": me / n * 1e6, "postgresql_us": pg / n * 1e6,
+            "mqtt": mqtt_rate, "mqtt_hostd_us": host_cpu / max(got, 1) * 1e6}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nodes", type=int, default=10)
