@@ -154,14 +154,36 @@ class HostDaemon:
             await asyncio.sleep(1.0)
 
     async def reload(self, config: HostdConfig, ctx: ServiceContext) -> None:
-        keep = ("mqtt", "database", "tenants")
-        changed = [k for k in keep if getattr(config, k) != getattr(self.config, k)]
-        if changed or config.host.host_id != self.config.host.host_id:
-            raise ValueError(f"changes to {', '.join(changed) or 'host_id'} need a restart "
+        """Log level, rebirth interval, and tenants added or removed; the rest restarts."""
+        old = {t.group_id: t for t in self.config.tenants}
+        new = {t.group_id: t for t in config.tenants}
+        changed = [k for k in ("mqtt", "database") if getattr(config, k) != getattr(self.config, k)]
+        changed += [f"tenant {g}" for g in old.keys() & new.keys() if old[g] != new[g]]
+        if config.host.host_id != self.config.host.host_id:
+            changed.append("host_id")
+        if changed:
+            raise ValueError(f"changes to {', '.join(changed)} need a restart "
                              "(systemctl restart wellgate-hostd)")
-        self.config = config
-        if self.sessions is not None:
-            self.sessions.rebirth_min_interval_s = config.host.rebirth_min_interval_s
+        assert self.writer is not None and self.sessions is not None
+        added = [new[g] for g in new if g not in old]
+        removed = [g for g in old if g not in new]
+        for tenant in added:
+            self.writer.add_tenant(tenant)  # queued ahead of the group's first sample
+        self.sessions.schemas = {t.group_id: t.schema for t in config.tenants}
+        for key in [k for k in self.sessions.nodes if k[0] in removed]:
+            del self.sessions.nodes[key]
+        previous, self.config = self.config, config
+        self.sessions.rebirth_min_interval_s = config.host.rebirth_min_interval_s
+        client = self.client
+        if client is not None and self.connected.is_set():
+            before, after = set(subscriptions(previous)), set(subscriptions(config))
+            for topic in sorted(after - before):
+                client.subscribe(topic, qos=0)
+            for topic in sorted(before - after):
+                client.unsubscribe(topic)
+        if added or removed:
+            self.log.info("tenants changed", added=[t.group_id for t in added],
+                          removed=removed)
 
     async def close(self) -> None:
         if self._mqtt_task is not None:

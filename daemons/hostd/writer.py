@@ -30,7 +30,15 @@ from daemons.hostd.store import (
     SampleStore,
 )
 
-_Item = BirthOp | DeathOp | SampleBatch | RebirthOp
+
+class ProvisionOp:
+    """A tenant added at reload: its schema is created before any of its samples."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+
+
+_Item = BirthOp | DeathOp | SampleBatch | RebirthOp | ProvisionOp
 _RETRY_S = (0.5, 1.0, 2.0, 5.0)
 _PARTITION_CHECK_S = 3600.0
 
@@ -62,6 +70,9 @@ class Writer:
 
     def death(self, op: DeathOp) -> None:
         self.queue.put(op)
+
+    def add_tenant(self, tenant: Tenant) -> None:
+        self.queue.put(ProvisionOp(tenant))
 
     def rebirth_requested(self, schema: str, node: str) -> None:
         self.queue.put(RebirthOp(schema, node))
@@ -215,6 +226,10 @@ class Writer:
                 self._guarded(store.death, item)
             elif isinstance(item, RebirthOp):
                 stats[(item.schema, item.node)].rebirths += 1
+            elif isinstance(item, ProvisionOp):
+                store.provision([item.tenant])
+                if item.tenant not in self.tenants:  # provisioned again after a reconnect
+                    self.tenants = (*self.tenants, item.tenant)
         inserted = 0
         offered = 0
         for schema, rows in per_schema.items():
