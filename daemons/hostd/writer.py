@@ -117,7 +117,11 @@ class Writer:
 
     # -- the thread ---------------------------------------------------------------------
     def _connect(self) -> SampleStore:
-        conn = psycopg.connect(self.db.dsn, application_name="wellgate-hostd")
+        # A bounded connect: a black-holed address must not hold the thread (or a stop);
+        # a connect_timeout in the DSN wins.
+        extra = {} if "connect_timeout" in psycopg.conninfo.conninfo_to_dict(self.db.dsn) \
+            else {"connect_timeout": 5}
+        conn = psycopg.connect(self.db.dsn, application_name="wellgate-hostd", **extra)
         store = SampleStore(conn, self.db)
         store.provision(self.tenants)
         return store
@@ -137,7 +141,10 @@ class Writer:
                 except (psycopg.Error, OSError) as exc:
                     self._db_state.failed(self.db_target, str(exc).strip().splitlines()[0]
                                           if str(exc).strip() else type(exc).__name__)
-                    if stopping:
+                    if stopping or self._stop.is_set():
+                        if self.queued_samples:
+                            self.log.error("stopping with samples not written: PostgreSQL "
+                                           "unavailable", queued=self.queued_samples)
                         return
                     self._stop.wait(_RETRY_S[min(attempt, len(_RETRY_S) - 1)])
                     attempt += 1
