@@ -40,6 +40,12 @@ class ProvisionOp:
 
 _Item = BirthOp | DeathOp | SampleBatch | RebirthOp | ProvisionOp
 _RETRY_S = (0.5, 1.0, 2.0, 5.0)
+# Unless the DSN says otherwise: a bounded connect, TCP keepalives that notice a silent
+# partition within about a minute, and a statement timeout, so that no network failure
+# can hold the writer (and with it every tenant's data) forever.
+_CONNECTION_DEFAULTS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30,
+                        "keepalives_interval": 10, "keepalives_count": 3,
+                        "options": "-c statement_timeout=120000"}
 _PARTITION_CHECK_S = 3600.0
 
 
@@ -117,10 +123,8 @@ class Writer:
 
     # -- the thread ---------------------------------------------------------------------
     def _connect(self) -> SampleStore:
-        # A bounded connect: a black-holed address must not hold the thread (or a stop);
-        # a connect_timeout in the DSN wins.
-        extra = {} if "connect_timeout" in psycopg.conninfo.conninfo_to_dict(self.db.dsn) \
-            else {"connect_timeout": 5}
+        given = psycopg.conninfo.conninfo_to_dict(self.db.dsn)
+        extra = {k: v for k, v in _CONNECTION_DEFAULTS.items() if k not in given}
         conn = psycopg.connect(self.db.dsn, application_name="wellgate-hostd", **extra)
         store = SampleStore(conn, self.db)
         store.provision(self.tenants)
