@@ -255,3 +255,30 @@ def test_a_tenant_added_at_reload_is_provisioned_and_subscribed(setup, broker, p
 
     asyncio.run(scenario())
     assert hostd.alive()
+
+
+def test_mqtt_3_1_1_works_too(tmp_path, broker, pg_dsn, suffix, helpers, start_hostd,
+                              edge_sim):
+    group = f"v4_{suffix}"
+    schema = f"t_v4_{suffix}"
+    cfg = helpers.write_hostd_config(tmp_path / "hostd.toml", port=broker.port, dsn=pg_dsn,
+                                     host_id=f"v4-{suffix}",
+                                     tenants=[(group, schema, f"{schema}_reader")])
+    cfg.write_text(cfg.read_text().replace("[mqtt]\n", "[mqtt]\nversion = 4\n"))
+    hostd = start_hostd(cfg)
+    state = helpers.wait_for(lambda: asyncio.run(retained_state(broker.port, f"v4-{suffix}",
+                                                                0.5)), 20, "online STATE")
+    assert state["online"] is True
+
+    async def scenario():
+        edge = edge_sim(broker.port, group, "pad-4")
+        await edge.connect()
+        t0 = int(time.time() * 1000)
+        edge.nbirth(t0)
+        edge.ndata(t0 + 1000, {1: 4.0})
+        await helpers.async_wait_for(lambda: len(rows(pg_dsn, schema, "pad-4", "T1")) == 2,
+                                     10, "data over MQTT 3.1.1")
+        await edge.disconnect()
+
+    asyncio.run(scenario())
+    assert hostd.alive()
