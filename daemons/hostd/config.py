@@ -34,6 +34,7 @@ class HostSection:
     log_level: str = "info"
     metrics_port: int = 9107  # docs/operations.md: the project's default ports
     rebirth_min_interval_s: float = 5.0
+    standby: bool = False  # wait until the primary host's STATE goes offline (standby.py)
     runtime_dir: Path | None = None  # <runtime_dir>/status/hostd.json, as the gateway daemons
 
 
@@ -166,6 +167,7 @@ def _host(s: Section, base: Path) -> HostSection:
         metrics_port=s.get_int("metrics_port", 9107, minval=0, maxval=65535),
         rebirth_min_interval_s=s.get_float("rebirth_min_interval_s", 5.0, minval=0.0,
                                            maxval=3600.0),
+        standby=s.get_bool("standby", False),
         runtime_dir=(base / runtime_dir).resolve() if runtime_dir else None,
     )
     s.finish()

@@ -50,6 +50,7 @@ from daemons.core.sparkplug import (
 from daemons.hostd.config import DEFAULT_PATH, HostdConfig, load_hostd_config
 from daemons.hostd.decode import decode
 from daemons.hostd.session import Sessions
+from daemons.hostd.standby import StandbyWatch
 from daemons.hostd.writer import Writer
 
 _RETRY_S = (1.0, 2.0, 5.0, 10.0)
@@ -109,6 +110,7 @@ class HostDaemon:
         self._lost: asyncio.Event | None = None
         self._reconnect_now = False
         self._min_state_ts = 0
+        self._standing_by = config.host.standby
         self._mqtt_task: asyncio.Task[None] | None = None
         self._bad_log: dict[str, tuple[float, int]] = {}
         self.metrics: _Metrics | None = None
@@ -225,11 +227,12 @@ class HostDaemon:
             # Newer than any offline STATE seen for us, or edge nodes would ignore it.
             ts = max(now_ms(), self._min_state_ts)
             lost = self._lost = asyncio.Event()
+            watch = StandbyWatch(self.log) if self._standing_by else None
             client = _OneConnectionClient(
                 self.instance, clean_session=True,
-                will_message=Message(self.state_topic, state_json(False, ts), qos=1,
-                                     retain=True))
-            client.on_message = self._on_message
+                will_message=None if watch else Message(
+                    self.state_topic, state_json(False, ts), qos=1, retain=True))
+            client.on_message = watch.on_message if watch else self._on_message
             client.on_disconnect = lambda *_a, _lost=lost, **_k: _lost.set()
             try:
                 if m.username:
@@ -250,6 +253,22 @@ class HostDaemon:
             attempt = 0
             broker.ok(target)
             self.client = client
+            if watch is not None:
+                client.subscribe(self.state_topic, qos=1)
+                self.log.info("standing by", host_id=self.config.host.host_id, broker=target)
+                offline_ts = await watch.wait(lost)
+                self.client = None
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+                if offline_ts is None:
+                    broker.failed(target, "connection lost")
+                    await asyncio.sleep(_RETRY_S[0])
+                    continue
+                self.log.warning("taking over as the primary host",
+                                 host_id=self.config.host.host_id, offline_timestamp=offline_ts)
+                self._standing_by = False
+                self._min_state_ts = offline_ts + 1
+                continue
             client.subscribe(self.state_topic, qos=1)
             for topic in subscriptions(self.config):
                 client.subscribe(topic, qos=0)
@@ -289,6 +308,17 @@ class HostDaemon:
             self._bad(f"STATE/{host_id}", str(exc))
             return
         if online:
+            if self.config.host.standby and ts > self.online_ts:
+                # Another instance became the primary host after us: one active host per
+                # group, so this one goes back to standing by (no offline STATE: it is
+                # the other's online that stays retained).
+                self.log.warning("another instance is the primary host now; standing by",
+                                 timestamp=ts, ours=self.online_ts)
+                self._standing_by = True
+                self._reconnect_now = True
+                self.online_ts = None
+                if self._lost is not None:
+                    self._lost.set()
             return
         client = self.client
         if client is None:
