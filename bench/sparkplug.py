@@ -120,6 +120,8 @@ tagmap_dir = "tagmaps"
 enabled = true
 host = "127.0.0.1"
 port = {port}
+group_id = "bench"
+edge_node_id = "bench-{os.getpid()}-{port}-{time.monotonic_ns() % 100000}"
 keepalive = 30
 heartbeat = 0
 [service.forwardd]

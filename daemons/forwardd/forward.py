@@ -75,6 +75,7 @@ class _Entry:
     live: list[LiveSample] = field(default_factory=list)
     replay_ids: list[int] = field(default_factory=list)
     min_ts_ms: int | None = None
+    fast: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # idx, ts_ms, values
 
 
 class RollingWindow:
@@ -84,11 +85,18 @@ class RollingWindow:
         self.inflight: set[int] = set()  # outbox ids replayed but not yet proven
 
     def add(self, now: float, epoch: int, live: list[LiveSample],
-            replay_ids: list[int]) -> None:
-        if not live and not replay_ids:
+            replay_ids: list[int],
+            fast: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+        """*fast*: Good scalar samples sent on the hot path, kept as arrays."""
+        if fast is not None and not len(fast[0]):
+            fast = None
+        if not live and not replay_ids and fast is None:
             return
-        min_ts = min(s[1] for s in live) if live else None
-        self.entries.append(_Entry(now, epoch, live, replay_ids, min_ts))
+        found = [min(s[1] for s in live)] if live else []
+        if fast is not None:
+            found.append(int(fast[1].min()))
+        self.entries.append(_Entry(now, epoch, live, replay_ids,
+                                   min(found) if found else None, fast))
         self.inflight.update(replay_ids)
 
     def confirm(self, now: float, epoch: int) -> list[int]:
@@ -105,7 +113,12 @@ class RollingWindow:
     def fail(self) -> list[LiveSample]:
         """The connection died: every live sample of the window, to be kept in the
         outbox; the replayed rows are still there and become eligible again."""
-        live = [s for e in self.entries for s in e.live]
+        live = []
+        for e in self.entries:
+            live.extend(e.live)
+            if e.fast is not None:
+                live.extend(zip(e.fast[0].tolist(), e.fast[1].tolist(), e.fast[2].tolist(),
+                                [0] * len(e.fast[0]), strict=True))
         self.entries.clear()
         self.inflight.clear()
         return live
@@ -116,4 +129,5 @@ class RollingWindow:
         return min(found) if found else None
 
     def __len__(self) -> int:
-        return sum(len(e.live) + len(e.replay_ids) for e in self.entries)
+        return sum(len(e.live) + len(e.replay_ids) + (len(e.fast[0]) if e.fast else 0)
+                   for e in self.entries)
