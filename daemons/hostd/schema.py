@@ -167,13 +167,17 @@ def provision_tenant(conn: Connection[Any], tenant: Tenant, storage: str,
         # Serialise provisioning across hostd instances sharing the database.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('wellgate-hostd-provision'))")
         conn.execute(_CATALOGUE)
-        row = conn.execute("SELECT storage, schema_name FROM hostd.tenants WHERE group_id = %s",
-                           (tenant.group_id,)).fetchone()
+        row = conn.execute("SELECT storage, schema_name, schema_version, reader_role FROM "
+                           "hostd.tenants WHERE group_id = %s", (tenant.group_id,)).fetchone()
         if row is not None:
             storage = row[0]
             if row[1] != s:
                 raise RuntimeError(f"group '{tenant.group_id}' is stored in schema '{row[1]}', "
                                    f"not '{s}' as configured")
+            if row[2] == SCHEMA_VERSION and row[3] == tenant.reader_role:
+                # Up to date: no DDL.  Replacing the views at every (re)connect took locks
+                # in the opposite order of a reader's query and could deadlock with it.
+                return storage
         partitioning = "" if storage == "timescaledb" else "PARTITION BY RANGE (time)"
         conn.execute(sql.SQL(_TENANT_TABLES.replace("{partitioning}", partitioning))
                      .format(s=sql.Identifier(s)))
