@@ -25,7 +25,7 @@ _NUMBER = struct.Struct(">hiqidiiiii?i")
 _TIME = struct.Struct(">hiq")
 _VALUE = struct.Struct(">id")
 _NULL = struct.pack(">i", -1)
-_TAIL = struct.Struct(">iiii?")
+_TAIL = struct.Struct(">iiiii?")
 _LEN = struct.Struct(">i")
 
 

@@ -183,3 +183,28 @@ def test_timescaledb_modes_fall_back_or_refuse_clearly_without_the_extension(sto
     with pytest.raises(RuntimeError, match="extension is not available"):
         choose_storage(store.conn, "require")
     store.conn.rollback()
+
+
+def test_live_rows_go_straight_in_and_a_live_duplicate_falls_back_to_de_duplication(
+        store, tenants):
+    schema = tenants[0].schema
+    num, txt = birth(store, schema, "pad-live", ["NUM", "TXT"])
+    now = int(time.time() * 1000) // 1000 * 1000
+    bad = 0x80310000 - (1 << 32)
+    rows = [(now - 1000, 1.5, num, 0, False, None), (now - 1000, None, txt, bad, False, "é✓"),
+            (now - 2000, None, num, bad, False, None), (now - 2000, None, txt, 0, False, "")]
+    assert store.write(schema, rows).inserted == 4  # the direct COPY
+    assert schema not in store.direct_pause or store.direct_pause[schema] == 0
+    again = store.write(schema, rows + [(now - 3000, 3.0, num, 0, False, None)])
+    assert again.inserted == 1  # the duplicates met the unique index: de-duplicated
+    assert store.direct_pause[schema] > 0
+    got = store.conn.execute(
+        f"SELECT metric, (extract(epoch FROM time) * 1000)::bigint, value, value_text, "
+        f"quality_code, severity, is_historical FROM {schema}.samples_named "
+        "WHERE node = 'pad-live' ORDER BY metric, time").fetchall()
+    assert got == [("NUM", now - 3000, 3.0, None, 0, "good", False),
+                   ("NUM", now - 2000, None, None, 0x80310000, "bad", False),
+                   ("NUM", now - 1000, 1.5, None, 0, "good", False),
+                   ("TXT", now - 2000, None, "", 0, "good", False),
+                   ("TXT", now - 1000, None, "é✓", 0x80310000, "bad", False)]
+    store.conn.rollback()
