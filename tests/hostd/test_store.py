@@ -195,7 +195,7 @@ def test_live_rows_go_straight_in_and_a_live_duplicate_falls_back_to_de_duplicat
             (now - 2000, None, num, bad, False, None), (now - 2000, None, txt, 0, False, "")]
     assert store.write(schema, rows).inserted == 4  # the direct COPY
     assert schema not in store.direct_pause or store.direct_pause[schema] == 0
-    again = store.write(schema, rows + [(now - 3000, 3.0, num, 0, False, None)])
+    again = store.write(schema, [*rows, (now - 3000, 3.0, num, 0, False, None)])
     assert again.inserted == 1  # the duplicates met the unique index: de-duplicated
     assert store.direct_pause[schema] > 0
     got = store.conn.execute(
