@@ -1,11 +1,11 @@
 """Writing to PostgreSQL on one psycopg connection: births, deaths, samples, node stats.
 
-Samples go in batches: binary COPY into a temporary staging table, then one
-INSERT … SELECT … ON CONFLICT DO NOTHING into the tenant's samples table, whose unique
-index (metric_id, time) makes every write idempotent: a historical replay, a retried
-batch after a lost connection, or the same NDATA seen twice stores each sample once.
-Timestamps travel as integer milliseconds and become timestamptz in SQL, which is exact
-and spares building a datetime per row in Python.
+Samples go in batches (daemons/hostd/copyrows.py encodes them for binary COPY). Live
+rounds are COPied straight into the tenant's samples table; rounds with history, or a
+live round that met a duplicate, go through a temporary staging table and one
+INSERT … SELECT … ON CONFLICT DO NOTHING.  The unique index (metric_id, time) makes
+every write idempotent: a historical replay, a retried batch after a lost connection,
+or the same NDATA seen twice stores each sample once.
 """
 
 from __future__ import annotations
