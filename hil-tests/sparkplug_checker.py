@@ -212,9 +212,12 @@ def check_edge_node(msgs: list[Msg], group_id: str, edge_node_id: str) -> Report
             names = {m.name: m for m in p.metrics}
             if BDSEQ not in names or names[BDSEQ].datatype != DataType.Int64:
                 r.add("bdseq", msg, "NDEATH without an Int64 bdSeq")
-            elif bdseq is not None and read_metric(names[BDSEQ]).value != bdseq:
-                # A Will of a connection that never reached its NBIRTH has another bdSeq.
-                pass
+            elif seq is not None and bdseq is not None and \
+                    read_metric(names[BDSEQ]).value != bdseq:
+                # Ending a live session, NDEATH carries that session's bdSeq.  (A Will of
+                # a later connection that never reached its NBIRTH carries its own.)
+                r.add("bdseq", msg, f"NDEATH bdSeq {read_metric(names[BDSEQ]).value} "
+                      f"ends the session of bdSeq {bdseq}")
             if p.HasField("seq"):
                 r.add("seq", msg, "NDEATH carries a seq")
             seq = None

@@ -75,6 +75,7 @@ def test_a_correct_stream_passes_and_samples_are_collected():
     ([nbirth(), dbirth(1), ddata(2, retain=True)], "qos"),
     ([nbirth(), ndeath(qos=0)], "qos"),
     ([nbirth(bdseq=3), ndeath(3), nbirth(bdseq=7)], "bdseq"),
+    ([nbirth(bdseq=3), ndeath(5)], "bdseq"),
     ([Msg(0, "spBv1.0/G/NDATA/e/x", b"", 0, False)], "topic"),
     ([Msg(0, T.format("NDATA"), b"\xff\xff", 0, False)], "decode"),
 ])
