@@ -142,7 +142,7 @@ class Writer:
                     self._db_state.ok(self.db_target)
                     attempt = 0
                     self.ready.set()
-                except (psycopg.Error, OSError) as exc:
+                except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
                     self._db_state.failed(self.db_target, str(exc).strip().splitlines()[0]
                                           if str(exc).strip() else type(exc).__name__)
                     if stopping or self._stop.is_set():
@@ -153,7 +153,7 @@ class Writer:
                     self._stop.wait(_RETRY_S[min(attempt, len(_RETRY_S) - 1)])
                     attempt += 1
                     continue
-                except Exception as exc:  # a configuration the database refuses
+                except Exception as exc:  # refused: no right to create a schema or role, …
                     self.fatal = exc
                     self.log.error("cannot provision the database", error=str(exc))
                     self.ready.set()
@@ -166,10 +166,6 @@ class Writer:
                 continue
             try:
                 self._commit(self._store, pending)
-                if time.monotonic() > next_partition_check:
-                    for t in self.tenants:
-                        self._store.ensure_ahead(t.schema)
-                    next_partition_check = time.monotonic() + _PARTITION_CHECK_S
             except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
                 self._db_state.failed(self.db_target, str(exc).strip().splitlines()[0]
                                       if str(exc).strip() else type(exc).__name__)
@@ -186,6 +182,15 @@ class Writer:
                     self._close_store()
             self._finish(pending)
             pending = []
+            if self._store is not None and time.monotonic() > next_partition_check:
+                next_partition_check = time.monotonic() + _PARTITION_CHECK_S
+                try:
+                    for t in self.tenants:
+                        self._store.ensure_ahead(t.schema)
+                except psycopg.Error as exc:  # tried again in an hour; inserts make their own
+                    self.log.warning("partitions ahead not created", error=str(exc).strip())
+                    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+                        self._close_store()
         self._close_store()
 
     @property

@@ -282,3 +282,20 @@ def test_mqtt_3_1_1_works_too(tmp_path, broker, pg_dsn, suffix, helpers, start_h
 
     asyncio.run(scenario())
     assert hostd.alive()
+
+
+def test_a_database_role_without_rights_stops_hostd_with_the_reason(tmp_path, broker, pg_dsn,
+                                                                      suffix, helpers,
+                                                                      start_hostd):
+    user = f"norights_{suffix}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{user}" LOGIN')
+    cfg = helpers.write_hostd_config(
+        tmp_path / "hostd.toml", port=broker.port,
+        dsn=pg_dsn.replace("user=postgres", f"user={user}"), host_id=f"nr-{suffix}",
+        tenants=[(f"nr_{suffix}", f"t_nr_{suffix}", f"t_nr_{suffix}_reader")])
+    hostd = start_hostd(cfg)
+    assert hostd.proc.wait(30) == 70  # EX_SOFTWARE: systemd restarts it, the log says why
+    out = hostd.output()
+    assert '"cannot provision the database"' in out and "permission denied" in out
+    assert '"postgresql unavailable"' not in out
