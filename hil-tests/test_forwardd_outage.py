@@ -132,6 +132,9 @@ def test_outage_kill_and_conformance(tmp_path):
         assert rec.wait_for(lambda m: count(m, "NDEATH") >= 2, 5)
         end_ms = (int(time.time()) - 3) * 1000
         msgs = before + recorders[1].snapshot()
+    except BaseException:
+        broker.stop()  # on failure; on success it serves the retained-message check
+        raise
     finally:
         for r in recorders:
             r.stop()
@@ -143,7 +146,11 @@ def test_outage_kill_and_conformance(tmp_path):
         assert retained(broker.port) == []
     finally:
         broker.stop()
+    check(msgs, site, end_ms, log)
 
+
+def check(msgs, site, end_ms, log) -> None:
+    """The recorded stream against the rules and against what the site wrote."""
     report = check_edge_node(msgs, GROUP, NODE)
     assert report.violations == [], "\n".join(report.violations[:20])
     # bdSeq: a new session per connect (start, reconnect after the outage, restart after
