@@ -23,6 +23,8 @@ UPLOT_DIST := web/node_modules/uplot/dist
 VENDOR := daemons/webd/static/vendor
 # webd's HTTPS test makes its certificate with the openssl CLI and checks it with curl.
 TEST_DEBS += openssl curl
+# hostd's tests use a real PostgreSQL (running on 127.0.0.1:5432, trust for postgres).
+TEST_DEBS += postgresql
 
 # opcuad's interop test runs node-opcua-client (hil-tests/opcua-node) with Node.js; npm
 # comes with some nodejs builds and is Debian's separate `npm` package otherwise.

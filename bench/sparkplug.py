@@ -242,6 +242,15 @@ def main() -> None:
     print(f"replay: {r['samples']:,} samples in {r['seconds']:.1f} s = "
           f"{r['samples_per_s']:,.0f} samples/s, {r['x_real_time']:.0f}x real time "
           f"(300 tags at 1 Hz)")
+    # hostd's insert rate (all figures: bench/hostd.py)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_hostd", TREE / "bench" / "hostd.py")
+    bench_hostd = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_hostd)
+    h = bench_hostd.insert_rate(args.quick)
+    print(f"hostd insert rate into PostgreSQL: {h['pipeline']:,.0f} samples/s from Sparkplug "
+          f"bytes (hostd {h['hostd_us']:.1f} µs + PostgreSQL {h['postgresql_us']:.1f} µs CPU "
+          f"per sample), {h['mqtt']:,.0f} samples/s behind mosquitto (target ≥ 100,000)")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ def test_unit_execstart_is_an_installed_console_script(daemon):
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts.get(daemon) == f"daemons.{daemon}.main:entry"
     unit = (REPO / "systemd" / f"wellgate-{daemon}.service").read_text()
-    assert f"ExecStart=/usr/bin/{daemon} --config /etc/wellgate/gateway.toml" in unit
+    # hostd runs in the cloud with its own configuration file, not a gateway's.
+    config = "hostd.toml" if daemon == "hostd" else "gateway.toml"
+    assert f"ExecStart=/usr/bin/{daemon} --config /etc/wellgate/{config}" in unit
     main = (REPO / "daemons" / daemon / "main.py").read_text()
     assert "def run(config" in main and "def entry()" in main

@@ -192,7 +192,8 @@ def test_service_lifecycle(daemon):
     assert last(unit, "Unit", "StartLimitIntervalSec") is not None
     assert int(last(unit, "Unit", "StartLimitBurst") or "0") > 1
     exec_start = last(unit, svc, "ExecStart")
-    assert exec_start == f"/usr/bin/{daemon} --config /etc/wellgate/gateway.toml"
+    config = "hostd.toml" if daemon == "hostd" else "gateway.toml"  # hostd: its own file
+    assert exec_start == f"/usr/bin/{daemon} --config /etc/wellgate/{config}"
 
 
 @pytest.mark.parametrize("daemon", DAEMONS)

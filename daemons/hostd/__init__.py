@@ -1,0 +1,1 @@
+"""hostd: the cloud-side Sparkplug B primary host application writing PostgreSQL."""
