@@ -1,3 +1,5 @@
+# wellgate is proprietary and has no public home page: HOMEPAGE stays unset (the
+# oelint-adv rule that wants it is suppressed for this recipe only, tests/yocto).
 SUMMARY = "wellgate: edge appliance for oil and gas well sites"
 DESCRIPTION = "Small systemd daemons that poll Modbus devices into a shared memory ring \
                and a SQLite historian (acqd), compute artificial-lift and drilling \
