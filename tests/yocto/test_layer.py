@@ -8,6 +8,7 @@ the layers the kas file brings in.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -155,34 +156,55 @@ def test_built_with_the_pep517_setuptools_class():
     assert backend["build-backend"] == "setuptools.build_meta"
 
 
-def load_kas(path: Path) -> dict:
-    """A kas file merged over the files it includes (paths relative to the repo root)."""
-    config = yaml.safe_load(path.read_text())
-    merged: dict = {}
-    for include in config.get("header", {}).get("includes", []):
-        merged = merge(merged, load_kas(REPO / include))
-    return merge(merged, config)
-
-
-def merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 KAS_FILES = sorted((LAYER / "kas").glob("*.yml"))
 
 
-def test_reference_kas_file_is_for_qemuarm64():
+@pytest.fixture(scope="module")
+def load_kas(tmp_path_factory):
+    """kas's own loader: a kas file merged over its includes, as `kas build` reads it.
+
+    kas resolves a local include relative to the root of the git repository holding the
+    file, so this also proves the include paths right. Its loader needs kas's global
+    context, which is built from the command line's arguments: none are needed here.
+    """
+    from kas.context import create_global_context
+    from kas.includehandler import IncludeHandler
+
+    class NoArguments:
+        def __getattr__(self, name: str) -> None:
+            return None
+
+    saved = os.environ.get("KAS_WORK_DIR")
+    os.environ["KAS_WORK_DIR"] = str(tmp_path_factory.mktemp("kas"))
+    create_global_context(NoArguments())
+
+    def load(path: Path) -> dict:
+        config, missing_repos = IncludeHandler([str(path)], use_lock=False).get_config()
+        assert not missing_repos
+        return config
+
+    yield load
+    if saved is None:
+        del os.environ["KAS_WORK_DIR"]
+    else:
+        os.environ["KAS_WORK_DIR"] = saved
+
+
+@pytest.mark.parametrize("kas_file", KAS_FILES, ids=lambda p: p.name)
+def test_kas_file_is_valid_for_kas(kas_file):
+    """PyYAML parses it and it follows kas's own JSON schema (format version 14)."""
+    from jsonschema import validate
+    from kas.configschema import CONFIGSCHEMA
+
+    validate(yaml.safe_load(kas_file.read_text()), CONFIGSCHEMA)
+
+
+def test_reference_kas_file_is_for_qemuarm64(load_kas):
     assert load_kas(LAYER / "kas" / "wellgate-qemuarm64.yml")["machine"] == "qemuarm64"
 
 
 @pytest.mark.parametrize("kas_file", KAS_FILES, ids=lambda p: p.name)
-def test_kas_file_names_the_layers_it_needs(kas_file, recipes):
+def test_kas_file_names_the_layers_it_needs(kas_file, recipes, load_kas):
     config = load_kas(kas_file)
     assert config["header"]["version"] >= 14
     assert kas_file.stem == f"wellgate-{config['machine']}"
