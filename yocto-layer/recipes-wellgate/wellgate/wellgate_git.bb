@@ -85,8 +85,9 @@ do_install:append() {
     install -m 0644 ${S}/alarms/*.csv ${D}${datadir}/wellgate/alarms/
 
     # daemons/core/access/matrix.py reads the shipped permission matrix from
-    # <site-packages>/../config/permissions.csv relative to the source tree, which a
-    # wheel does not contain: put it where that path resolves to in site-packages.
+    # config/permissions.csv three directories above itself: the repository root in a
+    # checkout, site-packages once installed. The wheel does not contain the file, so
+    # it goes where that path resolves on the gateway.
     install -D -m 0644 ${S}/config/permissions.csv ${D}${PYTHON_SITEPACKAGES_DIR}/config/permissions.csv
 }
 
