@@ -32,8 +32,9 @@ RELEASE = "wrynose"
 # split from Python's standard library are the python3 recipe's (python3-manifest.json).
 UPSTREAM_VERSIONS = {
     "python3-anyio": "4.13.0", "python3-cffi": "2.0.0", "python3-click": "8.3.1",
-    "python3-cryptography": None, "python3-dateutil": "2.9.0", "python3-faker": "40.14.1",
-    "python3-gmqtt": "0.7.0", "python3-httpx": "0.28.1", "python3-msgpack": "1.1.2",
+    "python3-cryptography": "46.0.5", "python3-dateutil": "2.9.0", "python3-faker": "40.14.1",
+    "python3-gmqtt": "0.7.0", "python3-httpx": "0.28.1", "python3-jinja2": "3.1.6",
+    "python3-msgpack": "1.1.2",
     "python3-multidict": "6.7.1", "python3-numpy": "2.4.3", "python3-pip": "26.0.1",
     "python3-pluggy": "1.6.0", "python3-protobuf": "6.33.6", "python3-psycopg": "3.3.3",
     "python3-pymodbus": "3.13.0", "python3-pyserial": "3.5", "python3-pytz": "2026.1",

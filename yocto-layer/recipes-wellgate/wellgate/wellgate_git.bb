@@ -107,6 +107,8 @@ FILES:${PN} += "\
 # layer); tests/yocto checks that every one is listed here.
 WELLGATE_PYPROJECT_RDEPENDS = "\
     python3-argon2-cffi \
+    python3-cryptography \
+    python3-jinja2 \
     python3-litestar \
     python3-msgpack \
     python3-numpy \
