@@ -8,6 +8,7 @@ the layers the kas file brings in.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -139,6 +140,14 @@ def test_files_do_install_copies_exist_in_the_source_tree():
         if source.startswith("systemd/$unit"):
             continue  # the unit loop: covered by the units test
         assert list(REPO.glob(source)), f"do_install copies {source}, which does not exist"
+
+
+def test_bundled_uplot_is_the_version_make_web_installs(recipe_var):
+    """webd's vendored uPlot: the recipe fetches the tag of the version npm pins."""
+    lock = json.loads((REPO / "web" / "package-lock.json").read_text())
+    pinned = lock["packages"]["node_modules/uplot"]["version"]
+    assert recipe_var(RECIPE, "UPLOT_VERSION") == [pinned]
+    assert any(f"tag={pinned}" in word for word in recipe_var(RECIPE, "SRC_URI"))
 
 
 def test_user_and_configuration(recipe_var):

@@ -6,8 +6,10 @@ DESCRIPTION = "Small systemd daemons that poll Modbus devices into a shared memo
                figures (calcd), manage ISA-18.2 alarms (alarmd) and serve a web HMI and \
                REST API (webd), with the wellgate command line for technicians."
 SECTION = "console/network"
-# pyproject.toml: license = "LicenseRef-Proprietary".
-LICENSE = "CLOSED"
+# pyproject.toml: license = "LicenseRef-Proprietary". MIT: uPlot, bundled for webd's
+# trend charts (below).
+LICENSE = "CLOSED & MIT"
+LIC_FILES_CHKSUM = "file://../uplot/LICENSE;md5=e6317ce4dbbe5c9f1c6946e3aba62296"
 
 # Where the source comes from (README.md, "Where the wellgate source comes from"):
 # - default: the git repository this layer is part of (WELLGATE_CHECKOUT: the layer is
@@ -20,11 +22,21 @@ WELLGATE_CHECKOUT ??= "${@os.path.abspath(os.path.join(d.getVar('FILE_DIRNAME'),
 WELLGATE_BRANCH ??= "main"
 WELLGATE_GIT_URI ??= "git://${WELLGATE_CHECKOUT};protocol=file;branch=${WELLGATE_BRANCH}"
 PV = "0.1.0+git"
-SRC_URI = "${WELLGATE_GIT_URI}"
+SRC_URI = "${WELLGATE_GIT_URI};name=wellgate \
+           git://github.com/leeoniya/uPlot.git;protocol=https;branch=master;name=uplot;destsuffix=uplot;tag=${UPLOT_VERSION} \
+           "
 # The tip of the local branch is the point of the default (build what was just
-# committed); a release pins SRCREV (README.md), which this default yields to.
+# committed); a release pins SRCREV_wellgate (README.md), which this default yields to.
 # nooelint: oelint.vars.autorev
-SRCREV ??= "${AUTOREV}"
+SRCREV_wellgate ??= "${AUTOREV}"
+# uPlot: "make web" copies it from web/package-lock.json's npm package into
+# daemons/webd/static/vendor/ (not in git), and wrynose's BitBake has no npm fetcher.
+# The release tag of uPlot's own repository holds the same dist/ files, byte for byte
+# (checked for this version); the fetcher checks that SRCREV_uplot is the tag's commit.
+# tests/yocto keeps UPLOT_VERSION equal to the version web/package-lock.json pins.
+UPLOT_VERSION = "1.6.32"
+SRCREV_uplot = "e995b061e9fc5476a6d862cd2fb2ebc7452ca012"
+SRCREV_FORMAT = "wellgate_uplot"
 
 # The wheel is built by setuptools' PEP 517 backend from pyproject.toml, as pip does.
 inherit python_setuptools_build_meta systemd useradd
@@ -59,6 +71,13 @@ USERADD_PACKAGES = "${PN}"
 GROUPADD_PARAM:${PN} = "--system wellgate"
 USERADD_PARAM:${PN} = "--system --gid wellgate --home-dir / --no-create-home \
                        --shell ${base_sbindir}/nologin --comment 'wellgate edge daemons' wellgate"
+
+# Put uPlot where webd serves it before the wheel is built (package-data picks it up).
+do_compile:prepend() {
+    install -d ${S}/daemons/webd/static/vendor
+    install -m 0644 ${UNPACKDIR}/uplot/dist/uPlot.iife.min.js ${UNPACKDIR}/uplot/dist/uPlot.min.css \
+        ${S}/daemons/webd/static/vendor/
+}
 
 do_install:append() {
     install -d ${D}${systemd_system_unitdir}
