@@ -97,10 +97,20 @@ def test_every_dependency_has_a_recipe(recipes, recipe_var):
     assert not unknown, f"names that are no recipe at {RELEASE}: {unknown}"
 
 
-def test_recipe_versions_satisfy_pyproject_ranges(recipes):
-    """The version each recipe builds is one pyproject.toml accepts (e.g. pymodbus>=3.8)."""
-    versions = {pn: path.stem.split("_")[1] for pn, path in recipes.items() if "_" in path.stem}
+def test_recipe_versions_satisfy_pyproject_ranges(recipes, layer):
+    """The version each recipe builds is one pyproject.toml accepts (e.g. pymodbus>=3.8).
+
+    meta-python's recipe wins over this layer's (lower priority) unless the kas
+    configuration sets a PREFERRED_VERSION for it, naming this layer's recipe."""
+    ours = {pn: path.stem.split("_")[1] for pn, path in recipes.items() if "_" in path.stem}
+    versions = dict(ours)
     versions.update({pn: v for pn, v in UPSTREAM_VERSIONS.items() if v})
+    kas = (layer / "kas" / "wellgate-qemuarm64.yml").read_text()
+    for pn, version in ours.items():
+        preferred = re.findall(rf'PREFERRED_VERSION_{re.escape(pn)} = "([^"]+)"', kas)
+        if preferred:
+            assert preferred == [version], f"kas prefers {preferred} of {pn}, ours is {version}"
+            versions[pn] = version
     wrong = []
     for requirement in pyproject_requirements():
         version = versions.get(recipe_for(requirement))

@@ -24,7 +24,11 @@ from daemons.core.access.model import MODULES, OPERATIONS, ROLES, role_mask
 from daemons.core.problems import Problem, ValidationError
 from daemons.core.tagmap.parse import csv_records
 
-SHIPPED = Path(__file__).resolve().parents[3] / "config" / "permissions.csv"
+# config/permissions.csv is the shipped matrix; the package carries it too (a link in the
+# source tree, a copy in a wheel), so an installed wellgate finds it beside this module.
+_BESIDE = Path(__file__).with_name("permissions.csv")
+SHIPPED = (_BESIDE if _BESIDE.is_file()
+           else Path(__file__).resolve().parents[3] / "config" / "permissions.csv")
 HEADER = ("module", "operation", *ROLES)
 _YES = frozenset({"x", "yes", "sí", "si", "1", "true", "y", "s"})
 _NO = frozenset({"", "-", "no", "0", "false", "n"})

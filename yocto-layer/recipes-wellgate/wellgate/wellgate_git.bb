@@ -102,12 +102,6 @@ do_install:append() {
     install -d ${D}${datadir}/wellgate/tagmaps ${D}${datadir}/wellgate/alarms
     install -m 0644 ${S}/tagmaps/*.csv ${D}${datadir}/wellgate/tagmaps/
     install -m 0644 ${S}/alarms/*.csv ${D}${datadir}/wellgate/alarms/
-
-    # daemons/core/access/matrix.py reads the shipped permission matrix from
-    # config/permissions.csv three directories above itself: the repository root in a
-    # checkout, site-packages once installed. The wheel does not contain the file, so
-    # it goes where that path resolves on the gateway.
-    install -D -m 0644 ${S}/config/permissions.csv ${D}${PYTHON_SITEPACKAGES_DIR}/config/permissions.csv
 }
 
 # The gateway's configuration survives package upgrades (opkg/dpkg/rpm keep an edited
@@ -126,13 +120,16 @@ FILES:${PN} += "\
 # layer); tests/yocto checks that every one is listed here.
 WELLGATE_PYPROJECT_RDEPENDS = "\
     python3-argon2-cffi \
+    python3-asyncua \
     python3-cryptography \
+    python3-gmqtt \
     python3-jinja2 \
     python3-litestar \
     python3-msgpack \
     python3-numpy \
     python3-pcodec \
     python3-prometheus-client \
+    python3-protobuf \
     python3-pymodbus \
     python3-pyserial \
     python3-sqlite-utils \
@@ -141,14 +138,10 @@ WELLGATE_PYPROJECT_RDEPENDS = "\
     python3-uvicorn \
     python3-zstandard \
 "
-# The daemons whose units are installed above and whose code lands in later issues:
-# forwardd (gmqtt, protobuf for Sparkplug B) and opcuad (asyncua).
-WELLGATE_LATER_RDEPENDS = "python3-asyncua python3-gmqtt python3-protobuf"
 # python3-modules: the standard library as a whole (sqlite3, mmap, asyncio, tomllib,
 # zoneinfo, ctypes, email, ssl...); per-module packages would turn a forgotten one into
 # an ImportError on the gateway, for a few MB saved. tzdata: [gateway] timezone.
 RDEPENDS:${PN} += "\
-    ${WELLGATE_LATER_RDEPENDS} \
     ${WELLGATE_PYPROJECT_RDEPENDS} \
     python3-modules \
     tzdata \
