@@ -26,7 +26,7 @@ from daemons.webd.data import Api
 KEY_TAGS: dict[str, tuple[str, ...]] = {
     "rod_pump": ("SPM", "FILLAGE", "PRODUCTION", "THP"),
     "esp": ("FREQUENCY", "MOTOR_CURRENT", "INTAKE_PRESSURE", "THP"),
-    "gas_lift": ("INJECTION_RATE", "INJECTION_PRESSURE", "THP", "CHP"),
+    "gas_lift": ("INJ_RATE", "INJ_PRESSURE", "LIQUID_RATE", "THP"),
     "pcp": ("ROTOR_SPEED", "DRIVE_TORQUE", "FLOW_RATE", "THP"),
     "flowing": ("THP", "CHOKE_POSITION", "FLOWLINE_PRESSURE"),
     "drilling": ("BIT_DEPTH", "HOLE_DEPTH", "ROP", "HOOKLOAD"),
@@ -47,8 +47,10 @@ def well_status(well_type: str, values: dict[str, Any], active_alarms: int) -> s
 
     In this order: an active alarm wins; a drilling well is drilling; a well whose test
     valve is open is on test; a pumped-off flag (controller's or calcd's) says pumped off;
-    the controller's RUNNING flag says running or stopped.  A well with none of these
-    tags (a flowing well without a run flag) is unknown rather than guessed.
+    the controller's RUNNING flag says running or stopped.  Without a RUNNING flag, the
+    well type's own evidence (tag names of tagmaps/*.csv): a flowing well's production
+    valve, a gas-lift controller enabled and injecting, a coiled-tubing unit moving pipe or
+    pumping.  A well with none of these tags is unknown rather than guessed.
     """
     if active_alarms:
         return "alarm"
@@ -61,7 +63,20 @@ def well_status(well_type: str, values: dict[str, Any], active_alarms: int) -> s
     running = values.get("RUNNING")
     if running is not None:
         return "running" if running >= 0.5 else "stopped"
+    evidence = _running_evidence(well_type, values)
+    if evidence is not None:
+        return "running" if evidence else "stopped"
     return "unknown"
+
+
+def _running_evidence(well_type: str, values: dict[str, Any]) -> bool | None:
+    if well_type == "flowing" and "PROD_VALVE" in values:
+        return values["PROD_VALVE"] >= 0.5
+    if well_type == "gas_lift" and "INJ_RATE" in values:
+        return values.get("ENABLE", 1) >= 0.5 and values["INJ_RATE"] > 0
+    if well_type == "coiled_tubing" and ("SPEED" in values or "PUMP_RATE" in values):
+        return abs(values.get("SPEED", 0)) > 0 or values.get("PUMP_RATE", 0) > 0
+    return None
 
 
 class SiteViews:

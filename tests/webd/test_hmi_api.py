@@ -103,7 +103,16 @@ def test_overview_status_key_values_and_alarm_counts(client, alarmd, site):
     ("flowing", {"TEST_VALVE": 1.0}, 0, "on_test"),
     ("drilling", {}, 0, "drilling"),
     ("esp", {"RUNNING": 1.0}, 3, "alarm"),
-    ("flowing", {"THP": 300.0}, 0, "unknown")])
+    ("flowing", {"THP": 300.0}, 0, "unknown"),
+    ("flowing", {"THP": 300.0, "PROD_VALVE": 1.0}, 0, "running"),
+    ("flowing", {"THP": 300.0, "PROD_VALVE": 0.0}, 0, "stopped"),
+    ("flowing", {"PROD_VALVE": 0.0, "TEST_VALVE": 1.0}, 0, "on_test"),
+    ("gas_lift", {"ENABLE": 1.0, "INJ_RATE": 450.0}, 0, "running"),
+    ("gas_lift", {"ENABLE": 0.0, "INJ_RATE": 450.0}, 0, "stopped"),
+    ("gas_lift", {"ENABLE": 1.0, "INJ_RATE": 0.0}, 0, "stopped"),
+    ("coiled_tubing", {"SPEED": -35.0, "PUMP_RATE": 0.0}, 0, "running"),
+    ("coiled_tubing", {"SPEED": 0.0, "PUMP_RATE": 0.0}, 0, "stopped"),
+    ("gas_lift", {"THP": 120.0}, 0, "unknown")])
 def test_well_status_rules(kind, values, alarms, status):
     assert well_status(kind, values, alarms) == status
 

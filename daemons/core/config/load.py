@@ -463,6 +463,7 @@ def _web(s: Section, base: Path) -> WebSection:
     elif redirect and redirect == out.port:
         s.error("http_redirect_port", "'http_redirect_port' must differ from 'port'",
                 "'http_redirect_port' debe ser distinto de 'port'")
+    return out
 
 
 # opcuad's security policy/mode pairs (asyncua's SecurityPolicyType names them the same).
