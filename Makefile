@@ -68,6 +68,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
 test: system-deps-test $(BIN)/.installed web npm-deps lint
+	@scripts/ensure-postgres.sh
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 system-deps-image:

@@ -132,7 +132,8 @@ def test_broker_outage_every_sample_once_in_order_in_postgresql(tmp_path, databa
         wrong = [ms for ms, v in expected.items() if by_time[ms] != v]
         assert not wrong, f"{metric}: wrong values at {wrong[:5]}"
         invented = [ms for ms in by_time if first_ms <= ms <= end_ms and ms not in expected]
-        assert not invented, f"{metric}: samples the site never wrote at {invented[:5]}"
+        assert not invented, (f"{metric}: samples the site never wrote at {invented[:5]}: "
+                              f"{[r for r in rows if r[0] in invented[:5]]}")
         outage_hist += sum(1 for ms, _v, h in rows if h and first_ms <= ms <= end_ms)
     # the outage's seconds came back as history (4 tags, most of the outage)
     assert outage_hist >= 4 * (OUTAGE_S - 8), outage_hist
