@@ -175,7 +175,7 @@ class Sessions:
         self._register(s, refs)
         self.sink.birth(BirthOp(s.schema, s.node, None, received_ms, refs, bdseq=bdseq,
                                 instance=self.instance))
-        self._store(s, zip(refs, payload.metrics, strict=True), payload, received_ms)
+        self._store(s, _valued(refs, payload), payload, received_ms)
 
     def _dbirth(self, s: NodeSession, device: str | None, payload: SpPayload,
                 received_ms: int) -> None:
@@ -195,7 +195,7 @@ class Sessions:
         self._register(s, refs)
         s.devices.add(device)
         self.sink.birth(BirthOp(s.schema, s.node, device, received_ms, refs))
-        self._store(s, zip(refs, payload.metrics, strict=True), payload, received_ms)
+        self._store(s, _valued(refs, payload), payload, received_ms)
 
     def _ndeath(self, s: NodeSession, payload: SpPayload, received_ms: int) -> None:
         bdseq = next((m.value for m in payload.metrics if m.name == BDSEQ), None)
@@ -285,3 +285,11 @@ def _text(v: Any) -> str | None:
 
 def _number(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _valued(refs: list[MetricRef], payload: SpPayload) -> list[tuple[MetricRef, Any]]:
+    """A birth's metrics that carry a value.  A birth lists every metric the node will
+    send; one with is_null has no value yet (never written since the edge started), which
+    is metadata, not a sample: stored, it would be a NULL at the birth's time that the
+    device never produced.  A null in NDATA/DDATA (a value that became unknown) is kept."""
+    return [(r, m) for r, m in zip(refs, payload.metrics, strict=True) if not m.is_null]

@@ -197,3 +197,20 @@ def test_text_values_lose_their_nul_characters_not_the_round():
     p.metrics.append(SpMetric("MSG", 7, 1, 12, "a\x00b"))
     s.handle("g1", "NBIRTH", "n1", None, p, 1)
     assert sink.rows()[-1][5] == "a\ufffdb"
+
+
+def test_a_birth_metric_without_a_value_is_metadata_not_a_null_sample():
+    """An edge born before a tag was ever written lists it with is_null: hostd registers
+    the metric but stores no NULL sample at the birth's time (found by the end-to-end
+    outage test: a NULL the device never produced); a null in DDATA is still stored."""
+    s, sink, _log, _clock, _asked = make()
+    s.handle("g1", "NBIRTH", "n1", None, nbirth(), 1_000)
+    s.handle("g1", "DBIRTH", "n1", "calc", SpPayload(5, 1, [
+        SpMetric("RATE", 20, 5, 10, None, is_null=True),
+        SpMetric("FILL", 21, 5, 10, 88.0)]), 5)
+    assert [r.name for r in sink.births[-1].refs] == ["RATE", "FILL"]
+    assert [(r[2].name, r[1]) for r in sink.rows() if r[2].device == "calc"] == [("FILL", 88.0)]
+    s.handle("g1", "DDATA", "n1", "calc", data(2, SpMetric(alias=20, timestamp_ms=9,
+                                                            datatype=10, is_null=True)), 9)
+    assert [(r[0], r[2].name, r[1]) for r in sink.rows() if r[2].name == "RATE"] == [
+        (9, "RATE", None)]
