@@ -107,7 +107,9 @@ class CardMemory:
                 newest = kept[0] if kept else None
                 new_load = newest is None or newest["surface"]["load"] != load[0]
                 new_pos = newest is None or newest["surface"]["position"] != pos[0]
-                if not (new_load or new_pos):
+                if newest is not None and ts_ns < newest["last_ns"]:
+                    pass  # read before another look (thread or view) kept a newer card
+                elif not (new_load or new_pos):
                     newest["last_ns"] = max(newest["last_ns"], ts_ns)  # re-published
                 elif pos[1] == load[1] or (new_load and new_pos):
                     # both arrays of the new stroke are in (acqd publishes them one after
