@@ -9,7 +9,6 @@ from the rings (live.py), history from the historian (history.py), writes go to 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -112,7 +111,6 @@ class OpcuaDaemon:
         self.user_manager = GatewayUsers(self._accounts(cfg, ctx.log), opc.anonymous, ctx.log)
         server = self.server = Server(user_manager=self.user_manager)
         await server.init()
-        drop_generated_address_space_code()
         self.endpoint = f"opc.tcp://{opc.bind}:{opc.port}{opc.path}"
         server.set_endpoint(self.endpoint)
         server.set_server_name(f"wellgate {site}")
@@ -258,17 +256,3 @@ def entry() -> None:
 if __name__ == "__main__":
     entry()
 
-
-def drop_generated_address_space_code() -> None:
-    """Unload asyncua's generated standard-address-space modules once the server holds
-    the nodes they create (28 modules of straight-line code, ~11 MB of RSS on the demo
-    site, measured): only `InternalServer.load_standard_address_space` imports them, at
-    init.  A gateway has 1-4 GB and several daemons; the rest of opcuad's memory is the
-    6,174 standard nodes themselves (bench/image.py, docs/opcua.md)."""
-    prefix = "asyncua.server.standard_address_space"
-    for name in [m for m in sys.modules if m == prefix or m.startswith(prefix + ".")]:
-        module = sys.modules.pop(name)
-        parent, _, child = name.rpartition(".")
-        if getattr(sys.modules.get(parent), child, None) is module:
-            delattr(sys.modules[parent], child)
-    gc.collect()
