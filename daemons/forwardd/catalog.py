@@ -28,6 +28,25 @@ OWN_RING = "forward"
 SEGMENT_DEVICES = {"calc": "calc", "alarm": "alarms"}
 _INT_TYPES = {"int16": DataType.Int16, "uint16": DataType.UInt16, "int32": DataType.Int32,
               "uint32": DataType.UInt32, "int64": DataType.Int64, "uint64": DataType.UInt64}
+# acqd's health tags `_sys.<device>.<unit>.<what>` (daemons/acqd/health.py): the flags and
+# counters are whole numbers, sent as a 1–3 byte varint instead of a 9-byte double; the
+# response time as a Float (a millisecond figure needs no 15 digits).
+_HEALTH_TYPES = {"comm": DataType.UInt32, "response_ms": DataType.Float,
+                 "success": DataType.UInt32, "timeouts": DataType.UInt32,
+                 "exceptions": DataType.UInt32, "crc_errors": DataType.UInt32,
+                 "demotions": DataType.UInt32, "demoted": DataType.UInt32}
+# Report-by-exception defaults of the health tags that change at every poll, used when no
+# [[mqtt.rbe]] rule matches: the success counter about once a minute at 1 Hz polling
+# (the failure counters, comm and demoted go on every change), the response time when it
+# moved more than 20 ms.  Without them these two were a fifth of the demo site's samples.
+_HEALTH_DEADBANDS = {"success": 59.0, "response_ms": 20.0}
+
+
+def _health_point(tag: str) -> str | None:
+    parts = tag.split(".")
+    if len(parts) == 4 and parts[0] == "_sys" and parts[1] != "forwardd":
+        return parts[3]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +99,11 @@ def device_of(tag: str, segment: str, tagmap: TagMap, devices: Sequence[str]) ->
 def datatype_of(tag: str, tagmap: TagMap, is_array: bool) -> int:
     tdef = tagmap.get(tag)
     if is_array:
-        return DataType.DoubleArray  # ring arrays are float64
+        # ring arrays are float64; cards (loads, positions) need no more than float32's
+        # 7 digits, and FloatArray halves the bytes of the largest metrics we send
+        return DataType.FloatArray
     if tdef is None:
-        return DataType.Double
+        return _HEALTH_TYPES.get(_health_point(tag) or "", DataType.Double)
     if tdef.type in ("bool", "bit"):
         return DataType.Boolean
     unscaled = tdef.scale == 1.0 and tdef.offset == 0.0
@@ -100,8 +121,10 @@ def rbe_of(tag: str, cfg: MqttSection, tagmap: TagMap) -> tuple[float, float]:
         if fnmatchcase(tag, rule.tags):
             return rule.deadband, rule.heartbeat
     tdef = tagmap.get(tag)
-    deadband = tdef.deadband if tdef is not None and tdef.deadband > 0 else cfg.deadband
-    return deadband, cfg.heartbeat
+    if tdef is not None and tdef.deadband > 0:
+        return tdef.deadband, cfg.heartbeat
+    health = _HEALTH_DEADBANDS.get(_health_point(tag) or "")
+    return max(health or 0.0, cfg.deadband), cfg.heartbeat
 
 
 def properties_of(tag: str, units: str, tagmap: TagMap) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def test_devices_datatypes_lanes_and_aliases():
     assert (m["P1.PRESS"].datatype, m["P1.COUNT"].datatype, m["P1.SCALED"].datatype,
             m["P1.RUN"].datatype, m["W1.CARD"].datatype) == (
         DataType.Float, DataType.UInt16, DataType.Double, DataType.Boolean,
-        DataType.DoubleArray)
+        DataType.FloatArray)
     assert (m["P1.PRESS.ALARM.HI"].lane, m["W1.RATE"].lane, m["W1.CARD"].lane,
             m["P1.PRESS"].lane) == (0, 1, 1, 2)
     assert sorted(x.alias for x in cat.metrics) == list(range(1, len(ENTRIES) + 1))
@@ -53,6 +53,25 @@ def test_devices_datatypes_lanes_and_aliases():
                                         "Documentation": "Discharge"}
     assert m["P1.RUN"].writable and not m["P1.PRESS"].writable
     assert build_catalog(list(reversed(ENTRIES)), TAGMAP, CFG, ("pump1",)).key == cat.key
+
+
+def test_health_tags_are_small_and_quiet():
+    """acqd's health tags: counters and flags as integers, the response time as a Float;
+    the two that change at every poll get default deadbands unless a rule or [mqtt]
+    deadband says more."""
+    names = [f"_sys.pump1.1.{p}" for p in ("comm", "response_ms", "success", "timeouts")]
+    entries = [(n, "acq", "", False) for n in names] + [("_sys.forwardd.connected",
+                                                         "forward", "", False)]
+    cfg = replace(CFG, deadband=0.0, rbe=())
+    m = {x.name: x for x in build_catalog(entries, TAGMAP, cfg, ("pump1",)).metrics}
+    assert [m[n].datatype for n in names] == [DataType.UInt32, DataType.Float,
+                                              DataType.UInt32, DataType.UInt32]
+    assert [m[n].deadband for n in names] == [0.0, 20.0, 59.0, 0.0]
+    assert m["_sys.forwardd.connected"].datatype == DataType.Double
+    ruled = replace(cfg, rbe=(MqttRbe("_sys.*.success", 0.0, 30.0),), deadband=25.0)
+    m = {x.name: x for x in build_catalog(entries, TAGMAP, ruled, ("pump1",)).metrics}
+    assert (m[names[2]].deadband, m[names[2]].heartbeat) == (0.0, 30.0)
+    assert (m[names[1]].deadband, m[names[3]].deadband) == (25.0, 25.0)
 
 
 def test_quality_mapping():
