@@ -61,6 +61,7 @@ class MetricDef:
     is_array: bool
     writable: bool
     properties: Mapping[str, Any] = field(default_factory=dict)
+    relative: float = 0.0  # relative deadband, a fraction of the last sent value
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,19 @@ def rbe_of(tag: str, cfg: MqttSection, tagmap: TagMap) -> tuple[float, float]:
     return max(health or 0.0, cfg.deadband), cfg.heartbeat
 
 
+def relative_of(tag: str, cfg: MqttSection, tagmap: TagMap, datatype: int,
+                deadband: float, is_array: bool) -> float:
+    """[mqtt] deadband_percent as a fraction, for float metrics that have no deadband
+    from anywhere: no tag-map row (a tag map's explicit 0 means "every change"), no
+    [[mqtt.rbe]] rule, no [mqtt] deadband.  In practice: calcd's results."""
+    if deadband > 0 or is_array or tag in tagmap or datatype not in (DataType.Double,
+                                                                      DataType.Float):
+        return 0.0
+    if any(fnmatchcase(tag, rule.tags) for rule in cfg.rbe):
+        return 0.0
+    return cfg.deadband_percent / 100.0
+
+
 def properties_of(tag: str, units: str, tagmap: TagMap) -> dict[str, Any]:
     """Birth properties: engineering units, range and description (names of the
     Ignition/Tahu convention, so existing hosts show them)."""
@@ -159,13 +173,15 @@ def build_catalog(entries: Sequence[tuple[str, str, str, bool]], tagmap: TagMap,
             lane = LANE_TRENDS
         deadband, heartbeat = rbe_of(tag, cfg, tagmap)
         tdef = tagmap.get(tag)
-        rows.append((device, tag, datatype_of(tag, tagmap, is_array), lane, deadband,
+        datatype = datatype_of(tag, tagmap, is_array)
+        rows.append((device, tag, datatype, lane, deadband,
                      heartbeat, is_array, bool(tdef is not None and tdef.writable),
-                     properties_of(tag, units, tagmap)))
+                     properties_of(tag, units, tagmap),
+                     relative_of(tag, cfg, tagmap, datatype, deadband, is_array)))
     rows.sort(key=lambda r: (r[0], r[1]))
     metrics = tuple(MetricDef(name=r[1], device=r[0], alias=i + 1, datatype=r[2], lane=r[3],
                               deadband=r[4], heartbeat=r[5], is_array=r[6], writable=r[7],
-                              properties=r[8])
+                              properties=r[8], relative=r[9])
                     for i, r in enumerate(rows))
     return Catalog(metrics, tuple(sorted({m.device for m in metrics} - {NODE})),
                    {m.name: i for i, m in enumerate(metrics)},

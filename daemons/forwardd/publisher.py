@@ -135,7 +135,8 @@ class Publisher:
         self.src = np.array([snap.index[m.name] for m in catalog.metrics], dtype=np.intp)
         self.rbe = Rbe(np.array([m.deadband for m in catalog.metrics]),
                        np.array([m.heartbeat for m in catalog.metrics]),
-                       np.array([m.is_array for m in catalog.metrics], dtype=bool))
+                       np.array([m.is_array for m in catalog.metrics], dtype=bool),
+                       np.array([m.relative for m in catalog.metrics]))
         self.comm = {}
         for dev in catalog.devices:
             idx = [snap.index[m.name] for m in catalog.metrics

@@ -94,6 +94,30 @@ def test_rbe_deadband_heartbeat_and_arrays():
     assert sel([nan, 5.0, nan], [4, 3, 2], 12.0) == [0]  # becomes null
 
 
+def test_relative_deadband_for_metrics_without_one():
+    """[mqtt] deadband_percent (default 0.1 %) applies to float metrics no tag map, rule
+    or [mqtt] deadband covers (calcd's results); never to tag-map tags (their 0 means
+    every change), integers, arrays or ruled tags."""
+    cfg = replace(CFG, deadband=0.0)
+    m = {x.name: x for x in build_catalog([*ENTRIES, ("W2.GLR", "calc", "", False)],
+                                          TAGMAP, cfg, ("pump1",)).metrics}
+    assert m["W2.GLR"].relative == 0.001 and m["ORPHAN"].relative == 0.001
+    assert [m[n].relative for n in ("P1.PRESS", "P1.COUNT", "W1.RATE", "W1.CARD",
+                                    "_sys.pump1.1.comm")] == [0.0] * 5
+    assert {x.relative for x in build_catalog(ENTRIES, TAGMAP, replace(cfg, deadband=0.5),
+                                              ("pump1",)).metrics} == {0.0}
+    rbe = Rbe(np.zeros(2), np.zeros(2), relative=np.array([0.001, 0.0]))
+    q = np.zeros(2, dtype=np.uint32)
+
+    def sel(values, ts):
+        return rbe.select(np.array(values), np.array(ts, dtype=np.int64), q, 0.0).tolist()
+
+    assert sel([2000.0, 2000.0], [1, 1]) == [0, 1]
+    assert sel([2001.9, 2000.1], [2, 2]) == [1]  # 1.9 < 0.1 % of 2000; no deadband
+    assert sel([2002.1, 2000.1], [3, 3]) == [0]  # 2.1 from the last sent 2000.0
+    assert sel([-2000.0, 2000.1], [4, 4]) == [0]  # a sign change is a change
+
+
 def test_rolling_window_confirms_only_on_the_same_connection():
     w = RollingWindow(10.0)
     w.add(0.0, 1, [(0, 1000, 1.0, 0)], [7, 8])
