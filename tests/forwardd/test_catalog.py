@@ -142,3 +142,26 @@ def test_monthly_budget_sheds_trends_then_calcs(tmp_path):
     assert pub.allowed_lanes() == (0,)
     pub.save_counters()
     assert Publisher(daemon, log=pub.log).month_bytes == 1024 * 1024  # persisted
+
+
+def test_one_data_message_per_device_and_tick():
+    """The hot-path scalars and the device's other samples of the same tick (integers,
+    non-Good quality, arrays) travel in one DDATA, each metric with its own timestamp."""
+    from daemons.core.sparkplug import decode_payload, read_metric
+    from daemons.forwardd.session import EdgeSession
+
+    cat = build_catalog(ENTRIES, TAGMAP, CFG, ("pump1",))
+    m = {x.name: x for x in cat.metrics}
+    i = {x.name: k for k, x in enumerate(cat.metrics)}
+    session = EdgeSession("G", "edge", cat)
+    topic, payload = session.data_fast(
+        "pump1", ["float_value"], [m["P1.PRESS"].alias], [1000], [12.5], 2000,
+        samples=[(i["P1.COUNT"], 1000, 7, 0, False), (i["P1.SCALED"], 900, 1.5, 0x80000000,
+                                                      False)])
+    assert topic == "spBv1.0/G/DDATA/edge/pump1"
+    got = {x.alias: read_metric(x, cat.metrics[cat.by_alias[x.alias]].datatype)
+           for x in decode_payload(payload).metrics}
+    assert {a: (v.value, v.timestamp_ms) for a, v in got.items()} == {
+        m["P1.PRESS"].alias: (12.5, 1000), m["P1.COUNT"].alias: (7, 1000),
+        m["P1.SCALED"].alias: (1.5, 900)}
+    assert got[m["P1.SCALED"].alias].properties["Quality"] == 0
