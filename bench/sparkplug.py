@@ -128,6 +128,7 @@ group_id = "bench"
 edge_node_id = "bench-{os.getpid()}-{port}-{time.monotonic_ns() % 100000}"
 keepalive = 30
 heartbeat = 0
+deadband_percent = 0
 [service.forwardd]
 metrics_port = 0
 """)
