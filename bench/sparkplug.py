@@ -2,8 +2,11 @@
 
     .venv/bin/python bench/sparkplug.py [--quick]
 
-- uplink bytes per tag-hour for the demo site's tag maps, Sparkplug (plain and DEFLATE)
-  against plain JSON over MQTT (one message per sample on a per-tag topic);
+- uplink bytes per tag-hour measured on the running demo site (bench/sparkplug_site.py:
+  the demo stack with forwardd against a private mosquitto, every PUBLISH counted) against
+  JSON over MQTT of the same samples — printed first;
+- the same from synthetic 1 Hz signals through the demo's tag maps and forwardd's encoder,
+  against JSON sending every sample (no report by exception);
 - forwardd's CPU (share of one core) at 10,000 and 100,000 metric changes per second,
   measured on a real forwardd process publishing to the local mosquitto (127.0.0.1:1883);
 - replay rate of a backlog against real time.
@@ -78,7 +81,8 @@ def uplink_bytes_per_tag_hour(seconds: int = 600) -> dict[str, float]:
     for label, compression in (("sparkplug", None), ("sparkplug_deflate", "DEFLATE")):
         session = EdgeSession("G", "edge", catalog, compression=compression)
         rbe = Rbe(np.array([m.deadband for m in catalog.metrics]),
-                  np.array([m.heartbeat for m in catalog.metrics]))
+                  np.array([m.heartbeat for m in catalog.metrics]),
+                  relative=np.array([m.relative for m in catalog.metrics]))
         total = 0
         t0 = 1_733_000_000
         for s in range(seconds):
@@ -124,6 +128,7 @@ group_id = "bench"
 edge_node_id = "bench-{os.getpid()}-{port}-{time.monotonic_ns() % 100000}"
 keepalive = 30
 heartbeat = 0
+deadband_percent = 0
 [service.forwardd]
 metrics_port = 0
 """)
@@ -227,9 +232,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="shorter runs")
     ap.add_argument("--port", type=int, default=1883, help="local mosquitto port")
+    ap.add_argument("--site-seconds", type=float, default=None,
+                    help="how long the demo site is measured (default 180, --quick 60)")
     args = ap.parse_args()
+    from sparkplug_site import print_site_uplink, site_uplink
+
+    print_site_uplink(site_uplink(args.site_seconds or (60 if args.quick else 180)))
     up = uplink_bytes_per_tag_hour(120 if args.quick else 600)
-    print(f"uplink, {up['tags']} demo tags at 1 Hz, bytes per tag-hour:")
+    print(f"uplink, synthetic signals, {up['tags']} demo tags at 1 Hz, bytes per tag-hour "
+          "(JSON: every sample):")
     print(f"  plain JSON over MQTT      {up['json']:10.0f}")
     print(f"  Sparkplug B (RBE)         {up['sparkplug']:10.0f}   "
           f"{up['json'] / up['sparkplug']:.1f}x fewer")

@@ -129,8 +129,10 @@ class FakeSite:
 def write_config(root: Path, port: int, **mqtt: object) -> Path:
     (root / "tagmaps").mkdir(parents=True, exist_ok=True)
     (root / "tagmaps" / "pump1.csv").write_text(TAGMAP)
+    # every sample must reach the cloud: no heartbeats, and no relative deadband for the
+    # calc tag (W1.RATE has no tag-map row; its 0.5 steps are below 0.1 % of its value)
     opts = {"enabled": True, "host": "127.0.0.1", "port": port, "keepalive": 5,
-            "heartbeat": 0, **mqtt}
+            "heartbeat": 0, "deadband_percent": 0, **mqtt}
     lines = []
     for k, v in opts.items():
         if isinstance(v, bool):

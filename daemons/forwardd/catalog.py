@@ -28,6 +28,25 @@ OWN_RING = "forward"
 SEGMENT_DEVICES = {"calc": "calc", "alarm": "alarms"}
 _INT_TYPES = {"int16": DataType.Int16, "uint16": DataType.UInt16, "int32": DataType.Int32,
               "uint32": DataType.UInt32, "int64": DataType.Int64, "uint64": DataType.UInt64}
+# acqd's health tags `_sys.<device>.<unit>.<what>` (daemons/acqd/health.py): the flags and
+# counters are whole numbers, sent as a 1–3 byte varint instead of a 9-byte double; the
+# response time as a Float (a millisecond figure needs no 15 digits).
+_HEALTH_TYPES = {"comm": DataType.UInt32, "response_ms": DataType.Float,
+                 "success": DataType.UInt32, "timeouts": DataType.UInt32,
+                 "exceptions": DataType.UInt32, "crc_errors": DataType.UInt32,
+                 "demotions": DataType.UInt32, "demoted": DataType.UInt32}
+# Report-by-exception defaults of the health tags that change at every poll, used when no
+# [[mqtt.rbe]] rule matches: the success counter about once a minute at 1 Hz polling
+# (the failure counters, comm and demoted go on every change), the response time when it
+# moved more than 20 ms.  Without them these two were a fifth of the demo site's samples.
+_HEALTH_DEADBANDS = {"success": 59.0, "response_ms": 20.0}
+
+
+def _health_point(tag: str) -> str | None:
+    parts = tag.split(".")
+    if len(parts) == 4 and parts[0] == "_sys" and parts[1] != "forwardd":
+        return parts[3]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +61,7 @@ class MetricDef:
     is_array: bool
     writable: bool
     properties: Mapping[str, Any] = field(default_factory=dict)
+    relative: float = 0.0  # relative deadband, a fraction of the last sent value
 
 
 @dataclass(frozen=True)
@@ -80,9 +100,11 @@ def device_of(tag: str, segment: str, tagmap: TagMap, devices: Sequence[str]) ->
 def datatype_of(tag: str, tagmap: TagMap, is_array: bool) -> int:
     tdef = tagmap.get(tag)
     if is_array:
-        return DataType.DoubleArray  # ring arrays are float64
+        # ring arrays are float64; cards (loads, positions) need no more than float32's
+        # 7 digits, and FloatArray halves the bytes of the largest metrics we send
+        return DataType.FloatArray
     if tdef is None:
-        return DataType.Double
+        return _HEALTH_TYPES.get(_health_point(tag) or "", DataType.Double)
     if tdef.type in ("bool", "bit"):
         return DataType.Boolean
     unscaled = tdef.scale == 1.0 and tdef.offset == 0.0
@@ -100,8 +122,23 @@ def rbe_of(tag: str, cfg: MqttSection, tagmap: TagMap) -> tuple[float, float]:
         if fnmatchcase(tag, rule.tags):
             return rule.deadband, rule.heartbeat
     tdef = tagmap.get(tag)
-    deadband = tdef.deadband if tdef is not None and tdef.deadband > 0 else cfg.deadband
-    return deadband, cfg.heartbeat
+    if tdef is not None and tdef.deadband > 0:
+        return tdef.deadband, cfg.heartbeat
+    health = _HEALTH_DEADBANDS.get(_health_point(tag) or "")
+    return max(health or 0.0, cfg.deadband), cfg.heartbeat
+
+
+def relative_of(tag: str, cfg: MqttSection, tagmap: TagMap, datatype: int,
+                deadband: float, is_array: bool) -> float:
+    """[mqtt] deadband_percent as a fraction, for float metrics that have no deadband
+    from anywhere: no tag-map row (a tag map's explicit 0 means "every change"), no
+    [[mqtt.rbe]] rule, no [mqtt] deadband.  In practice: calcd's results."""
+    if deadband > 0 or is_array or tag in tagmap or datatype not in (DataType.Double,
+                                                                      DataType.Float):
+        return 0.0
+    if any(fnmatchcase(tag, rule.tags) for rule in cfg.rbe):
+        return 0.0
+    return cfg.deadband_percent / 100.0
 
 
 def properties_of(tag: str, units: str, tagmap: TagMap) -> dict[str, Any]:
@@ -136,13 +173,15 @@ def build_catalog(entries: Sequence[tuple[str, str, str, bool]], tagmap: TagMap,
             lane = LANE_TRENDS
         deadband, heartbeat = rbe_of(tag, cfg, tagmap)
         tdef = tagmap.get(tag)
-        rows.append((device, tag, datatype_of(tag, tagmap, is_array), lane, deadband,
+        datatype = datatype_of(tag, tagmap, is_array)
+        rows.append((device, tag, datatype, lane, deadband,
                      heartbeat, is_array, bool(tdef is not None and tdef.writable),
-                     properties_of(tag, units, tagmap)))
+                     properties_of(tag, units, tagmap),
+                     relative_of(tag, cfg, tagmap, datatype, deadband, is_array)))
     rows.sort(key=lambda r: (r[0], r[1]))
     metrics = tuple(MetricDef(name=r[1], device=r[0], alias=i + 1, datatype=r[2], lane=r[3],
                               deadband=r[4], heartbeat=r[5], is_array=r[6], writable=r[7],
-                              properties=r[8])
+                              properties=r[8], relative=r[9])
                     for i, r in enumerate(rows))
     return Catalog(metrics, tuple(sorted({m.device for m in metrics} - {NODE})),
                    {m.name: i for i, m in enumerate(metrics)},

@@ -28,8 +28,11 @@ LiveSample = tuple[int, int, Any, int]  # metric index, ts_ms, value, quality
 
 class Rbe:
     def __init__(self, deadband: np.ndarray, heartbeat: np.ndarray,
-                 always: np.ndarray | None = None) -> None:
+                 always: np.ndarray | None = None, relative: np.ndarray | None = None
+                 ) -> None:
         n = len(deadband)
+        # relative deadband: a fraction of the last sent value (0 = none)
+        self.relative = np.zeros(n) if relative is None else relative.astype(np.float64)
         # Arrays (cards) read NaN in snapshots: every new one is sent.
         self.always = np.zeros(n, dtype=bool) if always is None else always.astype(bool)
         self.deadband = deadband.astype(np.float64)
@@ -47,7 +50,8 @@ class Rbe:
         if present is not None:
             new &= present
         with np.errstate(invalid="ignore"):
-            moved = np.abs(values - self.last_value) > self.deadband
+            moved = np.abs(values - self.last_value) > np.maximum(
+                self.deadband, self.relative * np.abs(self.last_value))
         null_changed = np.isnan(values) != np.isnan(self.last_value)
         changed = new & (moved | null_changed | (quality != self.last_quality)
                          | ~self.sent_once | self.always)

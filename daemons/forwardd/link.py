@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from gmqtt import Client, Message
 from gmqtt.mqtt.constants import MQTTv50, MQTTv311
+from gmqtt.mqtt.handler import MQTTConnectError
 
 from daemons.core.config import MqttSection
 
@@ -83,7 +84,8 @@ class Link:
 
         `will()` makes each attempt's Will (the NDEATH with the next bdSeq, persisted
         first); `not_sent()` is called when an attempt failed before its CONNECT packet
-        left (TCP or TLS refused), so that attempt's bdSeq is not counted as used.
+        left (TCP or TLS refused) or the broker refused it in its CONNACK (credentials),
+        so that attempt's bdSeq is not counted as used.
         """
         last: Exception | None = None
         for _ in range(len(self.servers)):
@@ -97,6 +99,13 @@ class Link:
                 last = exc
                 await self._drop()
             except OSError as exc:  # refused, unreachable, TLS handshake: no CONNECT sent
+                last = exc
+                not_sent()
+                await self._drop()
+            except MQTTConnectError as exc:
+                # The broker refused the CONNECT (bad credentials, not authorised): no
+                # session began, so its Will can never be published and no host saw that
+                # bdSeq; the next attempt reuses it instead of burning one per retry.
                 last = exc
                 not_sent()
                 await self._drop()

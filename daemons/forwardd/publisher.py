@@ -135,7 +135,8 @@ class Publisher:
         self.src = np.array([snap.index[m.name] for m in catalog.metrics], dtype=np.intp)
         self.rbe = Rbe(np.array([m.deadband for m in catalog.metrics]),
                        np.array([m.heartbeat for m in catalog.metrics]),
-                       np.array([m.is_array for m in catalog.metrics], dtype=bool))
+                       np.array([m.is_array for m in catalog.metrics], dtype=bool),
+                       np.array([m.relative for m in catalog.metrics]))
         self.comm = {}
         for dev in catalog.devices:
             idx = [snap.index[m.name] for m in catalog.metrics
@@ -191,8 +192,8 @@ class Publisher:
             self.last_rate_at = now
         if self.online:
             self._devices(now_ms, alive)
-            live = self._publish_live(samples, now_ms)
-            fast = self._publish_fast(fidx, fts, fvals, now_ms)
+            live, groups = self._publish_live(samples, now_ms)
+            fast = self._publish_fast(fidx, fts, fvals, now_ms, groups)
             replay_ids = self._replay(now_ms)
             self.window.add(now, self.epoch, live, replay_ids, fast)
             assert self.d.outbox is not None
@@ -209,10 +210,15 @@ class Publisher:
         self._housekeeping(now)
 
     def _publish_fast(self, idx: np.ndarray, ts_ms: np.ndarray, values: np.ndarray,
-                      now_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Good live scalars, grouped per device with numpy; returns what was sent."""
+                      now_ms: int, groups: dict[str, list] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Good live scalars, grouped per device with numpy, in one message per device
+        with that device's other live samples (*groups*, from `_publish_live`); returns
+        the scalars sent."""
         assert self.session is not None
+        groups = groups if groups is not None else {}
         if not len(idx):
+            self._send_groups(groups, now_ms)
             return idx, ts_ms, values
         lanes = np.isin(self.lane_of[idx], self.allowed_lanes())
         if not lanes.all():
@@ -224,6 +230,9 @@ class Publisher:
             self._keep(list(zip(idx[~ok].tolist(), ts_ms[~ok].tolist(),
                                 values[~ok].tolist(), [0] * int((~ok).sum()), strict=True)))
             idx, ts_ms, values = idx[ok], ts_ms[ok], values[ok]
+        if not len(idx):
+            self._send_groups(groups, now_ms)
+            return idx, ts_ms, values
         devs = self.dev_of[idx]
         order = np.argsort(devs, kind="stable")
         devs = devs[order]
@@ -236,11 +245,24 @@ class Publisher:
         vals = values[order].tolist()
         for a, b in zip(starts, ends, strict=True):
             device = self.dev_names[int(devs[a])]
+            other = groups.pop(device, [])
+            if len(other) + b - a > MAX_METRICS_PER_PAYLOAD:  # too many for one message
+                self._send_groups({device: other}, now_ms)
+                other = []
             for k in range(a, b, MAX_METRICS_PER_PAYLOAD):
                 e = min(b, k + MAX_METRICS_PER_PAYLOAD)
                 self._send(*self.session.data_fast(device, names[k:e], aliases[k:e],
-                                                   tss[k:e], vals[k:e], now_ms))
+                                                   tss[k:e], vals[k:e], now_ms, other))
+                other = []
+        self._send_groups(groups, now_ms)
         return idx, ts_ms, values
+
+    def _send_groups(self, groups: dict[str, list], now_ms: int) -> None:
+        assert self.session is not None
+        for dev, items in groups.items():
+            for k in range(0, len(items), MAX_METRICS_PER_PAYLOAD):
+                self._send(*self.session.data(dev, items[k:k + MAX_METRICS_PER_PAYLOAD],
+                                              now_ms))
 
     def _samples(self, idx: np.ndarray, values: np.ndarray, ts_ns: np.ndarray,
                  quality: np.ndarray) -> list[LiveSample]:
@@ -365,7 +387,10 @@ class Publisher:
             return (LANE_ALARMS, LANE_CALC)
         return (LANE_ALARMS, LANE_CALC, LANE_TRENDS)
 
-    def _publish_live(self, samples: list[LiveSample], now_ms: int) -> list[LiveSample]:
+    def _publish_live(self, samples: list[LiveSample], now_ms: int
+                      ) -> tuple[list[LiveSample], dict[str, list]]:
+        """Sort live samples into per-device groups (sent by `_publish_fast`, together
+        with that device's hot-path scalars); returns (samples taken, groups)."""
         assert self.session is not None
         metrics = self.session.catalog.metrics
         lanes = self.allowed_lanes()
@@ -386,11 +411,7 @@ class Publisher:
             sent.append(s)
         if unborn:
             self._keep(unborn)
-        for dev, items in groups.items():
-            for k in range(0, len(items), MAX_METRICS_PER_PAYLOAD):
-                self._send(*self.session.data(dev, items[k:k + MAX_METRICS_PER_PAYLOAD],
-                                              now_ms))
-        return sent
+        return sent, groups
 
     def replay_budget(self) -> int:
         return max(MIN_REPLAY_PER_TICK, int(REPLAY_SPEEDUP * self.rate * 0.1))

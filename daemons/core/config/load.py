@@ -422,6 +422,7 @@ def _mqtt_forwardd(s: Section) -> dict[str, Any]:
         key_file=s.get_str("key_file", ""),
         deadband=s.get_float("deadband", 0.0, minval=0.0),
         heartbeat=s.get_float("heartbeat", 300.0, minval=0.0, maxval=86400.0),
+        deadband_percent=s.get_float("deadband_percent", 0.1, minval=0.0, maxval=100.0),
         rbe=tuple(rbe),
         outbox_mb=s.get_int("outbox_mb", 256, minval=1, maxval=1_000_000),
         compression=s.get_str("compression", "none", choices=MQTT_COMPRESSION),

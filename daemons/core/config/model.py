@@ -160,6 +160,9 @@ class MqttSection:
     primary_host_id: str = ""  # "" = no primary host: births as soon as connected
     deadband: float = 0.0  # default deadband (engineering units) when the tag map has none
     heartbeat: float = 300.0  # default guaranteed publish period, seconds (0 = none)
+    # relative deadband (% of the last sent value) of float metrics no tag map describes
+    # (calcd's results): they have no deadband column, and 0 would send every wiggle
+    deadband_percent: float = 0.1
     rbe: tuple[MqttRbe, ...] = ()  # per-tag deadband/heartbeat, first match wins
     outbox_mb: int = 256  # disk budget of the store-and-forward outbox
     compression: str = "none"  # none | DEFLATE | GZIP (Sparkplug payload compression)
