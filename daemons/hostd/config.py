@@ -10,13 +10,12 @@ commented example.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemons.core.config.locate import Locator
+from daemons.core.config.load import parse_config_text, read_config_text
 from daemons.core.config.reader import Problems, Section
-from daemons.core.problems import Problem, ValidationError
+from daemons.core.problems import ValidationError
 
 DEFAULT_PATH = Path("/etc/wellgate/hostd.toml")
 # Sparkplug ids may not contain + / # (MQTT topic syntax).
@@ -118,32 +117,12 @@ def default_schema(group_id: str) -> str:
 
 def load_hostd_config(path: Path | str = DEFAULT_PATH) -> HostdConfig:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError([Problem(str(path), 0, 0,
-                                       en=f"cannot read the configuration: {exc.strerror}",
-                                       es=f"no se puede leer la configuración: {exc.strerror}")
-                               ]) from exc
-    except UnicodeDecodeError as exc:
-        raise ValidationError([Problem(str(path), 0, 0, en="the file is not UTF-8 text",
-                                       es="el archivo no es texto UTF-8")]) from exc
-    return loads_hostd_config(text, path)
+    return loads_hostd_config(read_config_text(path), path)
 
 
 def loads_hostd_config(text: str, path: Path | str = "<hostd config>") -> HostdConfig:
     path = Path(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line, col = (int(m[1]), int(m[2])) if m else (0, 0)
-        msg = re.sub(r"\s*\(at line.*\)", "", str(exc))
-        raise ValidationError([Problem(str(path), line, col, en=f"TOML syntax: {msg}",
-                                       es=f"sintaxis TOML: {msg}")]) from exc
-    problems = Problems(str(path), Locator(text))
-    root = Section(data, (), problems)
-    base = path.parent.resolve() if path.parent else Path.cwd()
+    root, problems, base = parse_config_text(text, path)
     host = _host(root.sub("hostd", required=True) or Section({}, ("hostd",), problems), base)
     mqtt = _mqtt(root.sub("mqtt") or Section({}, ("mqtt",), problems), base)
     database = _database(root.sub("database", required=True)

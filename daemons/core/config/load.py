@@ -53,10 +53,11 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 HISTORY_METHODS = ("deadband", "swinging-door")  # daemons/core/history/filters.py
 
 
-def load_config(path: Path | str = DEFAULT_PATH) -> GatewayConfig:
-    path = Path(path)
+def read_config_text(path: Path) -> str:
+    """A configuration file's text; unreadable or not UTF-8 is a ValidationError naming it
+    (shared with hostd's own configuration file)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationError([Problem(str(path), 0, 0,
                                        en=f"cannot read the configuration: {exc.strerror}",
@@ -65,11 +66,11 @@ def load_config(path: Path | str = DEFAULT_PATH) -> GatewayConfig:
     except UnicodeDecodeError as exc:
         raise ValidationError([Problem(str(path), 0, 0, en="the file is not UTF-8 text",
                                        es="el archivo no es texto UTF-8")]) from exc
-    return loads_config(text, path)
 
 
-def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
-    path = Path(path)
+def parse_config_text(text: str, path: Path) -> tuple[Section, Problems, Path]:
+    """TOML → the root Section, its Problems (file:line:column) and the directory relative
+    paths are resolved against; a syntax error is a ValidationError at its position."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -79,8 +80,18 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
         raise ValidationError([Problem(str(path), line, col, en=f"TOML syntax: {msg}",
                                        es=f"sintaxis TOML: {msg}")]) from exc
     problems = Problems(str(path), Locator(text))
-    root = Section(data, (), problems)
     base = path.parent.resolve() if path.parent else Path.cwd()
+    return Section(data, (), problems), problems, base
+
+
+def load_config(path: Path | str = DEFAULT_PATH) -> GatewayConfig:
+    path = Path(path)
+    return loads_config(read_config_text(path), path)
+
+
+def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
+    path = Path(path)
+    root, problems, base = parse_config_text(text, path)
 
     gateway = _gateway(root.sub("gateway", required=True) or Section({}, ("gateway",), problems))
     paths = _paths(root.sub("paths") or Section({}, ("paths",), problems), base)
