@@ -95,6 +95,9 @@ class Recorder:
         self._client = client
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return  # stopped already (tests stop a recorder early, then again in cleanup)
+
         async def _stop() -> None:
             if self._client is not None:
                 await self._client.disconnect()
