@@ -1,18 +1,9 @@
 // What every page has: the language switch, logout, notices and small DOM helpers.
 import { api, t, lang } from "/static/js/ctx.js";
 
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "text") node.textContent = v;
-    else if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
+import { el } from "/static/js/dom.js";
+
+export { el };  // the views and pages import it from here
 
 // Re-render without losing the keyboard focus: when the focused control was replaced,
 // focus its twin in the new content (same element, class, text and owner).

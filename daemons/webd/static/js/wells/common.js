@@ -9,17 +9,9 @@ const REFRESH_MS = 5000;
 const TREND_SPAN_S = 3600;
 const QUALITY_SHAPE = { good: "●", uncertain: "▲", bad: "✖" };
 
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "text") node.textContent = v;
-    else if (k === "class") node.className = v;
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
+import { el } from "/static/js/dom.js";
+
+export { el };  // the views and pages import it from here
 
 let locale;  // the page's language (ctx.lang), set by startView: 7,5 in Spanish
 
