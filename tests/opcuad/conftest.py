@@ -3,12 +3,10 @@ core writers, a fake acqd socket speaking its protocol, and opcuad itself as a p
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,12 +23,12 @@ from daemons.core.access.audit import AuditLog
 from daemons.core.access.model import system_user
 from daemons.core.access.policy import load_policy
 from daemons.core.access.users import UserStore
-from daemons.core.commands import pack, read_message
 from daemons.core.config import GatewayConfig, load_config
 from daemons.core.history.writer import HistoryWriter
 from daemons.core.quality import Quality
 from daemons.core.ring import RingWriter, SlotSpec
 from daemons.core.tagmap import store
+from tests.fake_daemon import FakeDaemon
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-42"
@@ -110,42 +108,12 @@ def make_client_cert(root: Path, name: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class FakeAcqd:
+class FakeAcqd(FakeDaemon):
     """acqd's command socket: answers writes 'confirmed' (or what `answer` says)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.requests: list[dict] = []
-        self.answer = lambda msg: {"ok": True, "id": 1, "state": "confirmed",
-                                   "readback": msg["value"]}
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self.ready.wait(5)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def client(reader, writer):
-            msg = await read_message(reader)
-            if msg is not None:
-                self.requests.append(msg)
-                writer.write(pack(self.answer(msg)))
-                await writer.drain()
-            writer.close()
-
-        async def main():
-            self.server = await asyncio.start_unix_server(client, path=str(self.path))
-            self.ready.set()
-            await self.server.serve_forever()
-
-        try:
-            self.loop.run_until_complete(main())
-        except asyncio.CancelledError:
-            pass
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
+        super().__init__(path, lambda msg: {"ok": True, "id": 1, "state": "confirmed",
+                                            "readback": msg["value"]})
 
 
 class Site:

@@ -3,11 +3,8 @@ written with the core writers, and fake acqd/alarmd sockets speaking their proto
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +16,6 @@ from daemons.core.access.model import system_user
 from daemons.core.access.passwords import HashParams, Passwords
 from daemons.core.access.policy import load_policy
 from daemons.core.access.users import UserStore
-from daemons.core.commands import pack, read_message
 from daemons.core.config import GatewayConfig, load_config
 from daemons.core.history.writer import HistoryWriter
 from daemons.core.quality import Quality
@@ -28,6 +24,7 @@ from daemons.core.tagmap import store
 from daemons.webd.app import WebState, build_app
 from daemons.webd.auth import Gatekeeper, Worker
 from daemons.webd.data import Api
+from tests.fake_daemon import FakeDaemon  # noqa: F401  (webd's tests import it from here)
 
 GATEWAY = """\
 [gateway]
@@ -169,41 +166,3 @@ def login(client: TestClient, user: str, password: str = PASSWORD) -> dict[str, 
     r = client.post("/api/login", json={"user": user, "password": password})
     assert r.status_code == 200, r.text
     return {"X-CSRF-Token": r.json()["csrf_token"]}
-
-
-class FakeDaemon:
-    """A Unix socket answering like acqd or alarmd (same framing), recording requests."""
-
-    def __init__(self, path: Path, answer: Any) -> None:
-        self.path, self.answer = path, answer
-        self.requests: list[dict] = []
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        assert self.ready.wait(5)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def client(reader, writer):
-            msg = await read_message(reader)
-            if msg is not None:
-                self.requests.append(msg)
-                writer.write(pack(self.answer(msg)))
-                await writer.drain()
-            writer.close()
-
-        async def main():
-            self.server = await asyncio.start_unix_server(client, path=str(self.path))
-            self.ready.set()
-            await self.server.serve_forever()
-
-        try:
-            self.loop.run_until_complete(main())
-        except asyncio.CancelledError:
-            pass
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
-        self.path.unlink(missing_ok=True)
