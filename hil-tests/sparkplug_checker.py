@@ -19,6 +19,8 @@ Rules checked (ids in the violation text):
   alias       aliases unique per node across NBIRTH and DBIRTHs
   dbirth      DBIRTH before any DDATA of that device (and again after a DDEATH)
   names       names only in births; data metrics by alias, each with a timestamp
+  order       a metric that appears more than once in one live DATA payload (a batch)
+              appears in time order, so a host keeping the last value it reads is right
   qos         NDEATH delivered at QoS 1, births and data at QoS 0, nothing retained
   decode      our decoder and the independent one agree
 """
@@ -257,7 +259,13 @@ def check_edge_node(msgs: list[Msg], group_id: str, edge_node_id: str) -> Report
             r.add("dbirth", msg, f"DDATA of {device!r} before its DBIRTH")
         is_birth = kind in ("NBIRTH", "DBIRTH")
         ours = []
+        newest: dict[int, int] = {}  # alias → newest live timestamp read in this payload
         for m in p.metrics:
+            if not is_birth and not m.is_historical and m.HasField("timestamp"):
+                if m.timestamp < newest.get(m.alias, 0):
+                    r.add("order", msg, f"alias {m.alias} at {m.timestamp} after "
+                          f"{newest[m.alias]} in one payload")
+                newest[m.alias] = max(m.timestamp, newest.get(m.alias, 0))
             if not is_birth:
                 if m.HasField("name") and m.name:
                     r.add("names", msg, f"name {m.name!r} in {kind}")

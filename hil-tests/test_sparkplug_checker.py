@@ -45,6 +45,14 @@ def ddata(seq, alias=2, name=None, ts=2, qos=0, retain=False, historical=False):
     return Msg(0, T.format("DDATA") + "/dev", encode_payload(p), qos, retain)
 
 
+def batch(seq, timestamps):
+    """One DDATA holding several samples of one metric (a batched payload)."""
+    p = new_payload(20, seq=seq)
+    for ts in timestamps:
+        add_metric(p, DataType.Int32, ts, alias=2, timestamp_ms=ts, with_datatype=False)
+    return Msg(0, T.format("DDATA") + "/dev", encode_payload(p), 0, False)
+
+
 def ndeath(bdseq=0, qos=1):
     p = new_payload(3)
     add_metric(p, DataType.Int64, bdseq, name=BDSEQ)
@@ -52,7 +60,7 @@ def ndeath(bdseq=0, qos=1):
 
 
 GOOD = [nbirth(), dbirth(1), ddata(2), ddata(3, historical=True, ts=1), ndeath(),
-        nbirth(bdseq=1), dbirth(1), ddata(2)]
+        nbirth(bdseq=1), dbirth(1), ddata(2), batch(3, [3, 4, 5])]
 
 
 def test_a_correct_stream_passes_and_samples_are_collected():
@@ -60,7 +68,8 @@ def test_a_correct_stream_passes_and_samples_are_collected():
     assert r.violations == []
     assert r.bdseqs == [0, 1] and r.sessions == 2
     assert [(s.ts_ms, s.value, s.historical) for s in r.samples[("dev", "d1")]] == [
-        (1, -5, False), (2, -7, False), (1, -7, True), (1, -5, False), (2, -7, False)]
+        (1, -5, False), (2, -7, False), (1, -7, True), (1, -5, False), (2, -7, False),
+        (3, 3, False), (4, 4, False), (5, 5, False)]
 
 
 @pytest.mark.parametrize("stream,rule", [
@@ -71,6 +80,7 @@ def test_a_correct_stream_passes_and_samples_are_collected():
     ([nbirth(), dbirth(1), ddata(2, name="d1")], "names"),
     ([nbirth(), dbirth(1), ddata(2, alias=99)], "alias"),
     ([nbirth(), dbirth(1, alias=1)], "alias"),
+    ([nbirth(), dbirth(1), batch(2, [5, 3, 4])], "order"),
     ([nbirth(), dbirth(1), ddata(2, qos=1)], "qos"),
     ([nbirth(), dbirth(1), ddata(2, retain=True)], "qos"),
     ([nbirth(), ndeath(qos=0)], "qos"),

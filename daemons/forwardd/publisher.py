@@ -26,6 +26,7 @@ from daemons.core.commands import request_async
 from daemons.core.service.logsetup import Availability
 from daemons.core.sparkplug import DataType, Topic
 
+from .batch import LiveBatch
 from .catalog import NODE, OWN_RING, build_catalog, to_value
 from .commands import decide
 from .forward import LiveSample, Rbe, RollingWindow
@@ -86,6 +87,9 @@ class Publisher:
         self.last_full = 0.0
         self.last_rate_at = 0.0
         self.writes: set[asyncio.Future] = set()
+        # [mqtt] batch_seconds: live data held for fewer, bigger DDATA (alarms, cards never)
+        self.batch = LiveBatch(cfg.batch_seconds, self._typed) \
+            if cfg.batch_seconds > 0 else None
 
     # -- connection events ----------------------------------------------------------------
     def connected(self, bdseq: int) -> None:
@@ -97,11 +101,18 @@ class Publisher:
         self.born_devices.clear()
         self._rewind()
         live = self.window.fail()
+        if self.batch is not None and self.session is not None:
+            live += self.batch.drain_as_samples()
         if live:
             self._keep(live)
 
     async def goodbye(self, link: Link) -> None:
         """NDEATH then DISCONNECT (an intentional disconnect: the broker drops the Will)."""
+        if self.batch is not None and len(self.batch):
+            if self.online:  # held live data goes before the NDEATH …
+                self._flush(time.monotonic(), _now_ms())
+            else:  # … or to the outbox
+                self._keep(self.batch.drain_as_samples())
         if link.connected and self.bdseq is not None:
             topic, payload = EdgeSession(self.d.group_id, self.d.node_id, _EMPTY,
                                          compression=self.d.config.mqtt.compression
@@ -130,6 +141,8 @@ class Publisher:
         devices = tuple(self.d.config.devices)
         catalog = build_catalog(entries, self.d.tagmap, self.d.config.mqtt, devices)
         old = self.session.catalog if self.session is not None else None
+        if self.batch is not None and len(self.batch) and self.session is not None:
+            self._keep(self.batch.drain_as_samples())  # indices of the old catalog
         self.session = EdgeSession(self.d.group_id, self.d.node_id, catalog,
                                    compression=self.d.config.mqtt.compression)
         self.src = np.array([snap.index[m.name] for m in catalog.metrics], dtype=np.intp)
@@ -149,6 +162,8 @@ class Publisher:
         dev_index = {d: i for i, d in enumerate(self.dev_names)}
         self.dev_of = np.array([dev_index[m.device] for m in catalog.metrics], dtype=np.intp)
         self.lane_of = np.array([m.lane for m in catalog.metrics], dtype=np.int8)
+        self.urgent_of = (self.lane_of == LANE_ALARMS) | np.array(
+            [m.is_array for m in catalog.metrics], dtype=bool)
         self.alias_of = np.array([m.alias for m in catalog.metrics], dtype=np.int64)
         self.field_of = np.array([0 if m.is_array else _FIELD_CODE.get(m.datatype, 0)
                                   for m in catalog.metrics], dtype=np.int8)
@@ -191,7 +206,10 @@ class Publisher:
             self.rate = 0.8 * self.rate + 0.2 * (len(idx) / dt)
             self.last_rate_at = now
         if self.online:
-            self._devices(now_ms, alive)
+            self._devices(now, now_ms, alive)
+            if self.batch is not None:
+                samples, (fidx, fts, fvals) = self.batch.hold(
+                    samples, (fidx, fts, fvals), self.urgent_of, now)
             live, groups = self._publish_live(samples, now_ms)
             fast = self._publish_fast(fidx, fts, fvals, now_ms, groups)
             replay_ids = self._replay(now_ms)
@@ -205,9 +223,23 @@ class Publisher:
             if len(fidx):
                 samples += zip(fidx.tolist(), fts.tolist(), fvals.tolist(),
                                [0] * len(fidx), strict=True)
+            if self.batch is not None and len(self.batch):
+                samples += self.batch.drain_as_samples()
             if samples:
                 self._keep(samples)
         self._housekeeping(now)
+
+    def _flush(self, now: float, now_ms: int) -> None:
+        """Send the held live data now (before a device's death or birth, or the node's)."""
+        assert self.batch is not None
+        samples, (fidx, fts, fvals) = self.batch.drain()
+        live, groups = self._publish_live(samples, now_ms)
+        fast = self._publish_fast(fidx, fts, fvals, now_ms, groups)
+        self.window.add(now, self.epoch, live, [], fast)
+
+    def _typed(self, index: int, value: float) -> Any:
+        assert self.session is not None
+        return to_value(self.session.catalog.metrics[index].datatype, value)
 
     def _publish_fast(self, idx: np.ndarray, ts_ms: np.ndarray, values: np.ndarray,
                       now_ms: int, groups: dict[str, list] | None = None
@@ -353,11 +385,13 @@ class Publisher:
         self.log.info("births published", bdseq=self.bdseq, devices=len(self.born_devices),
                       metrics=len(cat.metrics))
 
-    def _devices(self, now_ms: int, alive: dict[str, bool]) -> None:
+    def _devices(self, now: float, now_ms: int, alive: dict[str, bool]) -> None:
         assert self.session is not None and self.snap is not None
         for dev, up in alive.items():
             if self.alive.get(dev, True) == up:
                 continue
+            if self.batch is not None and len(self.batch):
+                self._flush(now, now_ms)  # held data of the device before its death
             self.alive[dev] = up
             if not up and dev in self.born_devices:
                 self._send(*self.session.ddeath(dev, now_ms))
@@ -530,7 +564,10 @@ class Publisher:
         assert ob is not None
         if now - self.last_watermark >= WATERMARK_EVERY_S and self.newest_ts_ms:
             self.last_watermark = now
-            oldest = self.window.oldest_live_ts_ms()
+            found = [t for t in (self.window.oldest_live_ts_ms(),
+                                 self.batch.oldest_ts_ms() if self.batch else None)
+                     if t is not None]
+            oldest = min(found) if found else None
             ob.set_state("watermark_ms", oldest if oldest is not None else self.newest_ts_ms)
         if now - self.last_counters >= COUNTERS_EVERY_S:
             self.save_counters()
@@ -577,7 +614,9 @@ class Publisher:
             "uplink": {"month_bytes": self.month_bytes,
                        "month_budget_bytes": int(self.d.config.mqtt.monthly_budget_mb
                                                  * 1024 * 1024),
-                       "shed": self.shed, "messages": self.sent_messages},
+                       "shed": self.shed, "messages": self.sent_messages,
+                       "batch_seconds": self.d.config.mqtt.batch_seconds,
+                       "held": len(self.batch) if self.batch is not None else 0},
         }
 
 

@@ -119,3 +119,15 @@ def test_history_filters_match_tags_by_glob():
     bad = problems_of(MINIMAL + '[[history.filter]]\ntags = "*"\nmethod = "zip"\n'
                       'tolerance = 1\n')
     assert any("gw.toml:5:1: 'method' = 'zip' is not one of" in p for p in bad), bad
+
+
+def test_a_batch_longer_than_the_rings_history_is_refused_with_its_line():
+    ok = loads_config(MINIMAL + "[mqtt]\nbatch_seconds = 60\n", "gw.toml")
+    assert ok.mqtt.batch_seconds == 60.0
+    # 600 samples at 0.1 s hold 60 s: 60 s + 2.5 × 30 s keep-alive does not fit
+    text = MINIMAL + "[scan.fast]\ninterval = 0.1\n[mqtt]\nbatch_seconds = 60\n"
+    found = problems_of(text)
+    assert any(p.startswith("gw.toml:6:1:") and "history_depth" in p for p in found), found
+    raised = loads_config(text.replace("[mqtt]", "[ring]\nhistory_depth = 2000\n[mqtt]"),
+                          "gw.toml")
+    assert raised.mqtt.batch_seconds == 60.0

@@ -102,7 +102,10 @@ def loads_config(text: str, path: Path | str = "<config>") -> GatewayConfig:
     scans = _scans(root, problems)
     devices = _devices(root, problems)
     wells = _wells(root, problems)
-    mqtt = _mqtt(root.sub("mqtt") or Section({}, ("mqtt",), problems))
+    # seconds of history the rings hold at the fastest scan: what forwardd can take back
+    # after a kill -9 (held batches, the unproven window)
+    ring_covers_s = ring.history_depth * min(c.interval for c in scans.values())
+    mqtt = _mqtt(root.sub("mqtt") or Section({}, ("mqtt",), problems), ring_covers_s)
     opcua = _opcua(root.sub("opcua") or Section({}, ("opcua",), problems), base)
     web = _web(root.sub("web") or Section({}, ("web",), problems), base)
     services = _services(root, problems)
@@ -374,7 +377,7 @@ def _wells(root: Section, problems: Problems) -> MappingProxyType:
     return MappingProxyType(wells)
 
 
-def _mqtt(s: Section) -> MqttSection:
+def _mqtt(s: Section, ring_covers_s: float) -> MqttSection:
     out = MqttSection(
         enabled=s.get_bool("enabled", False),
         host=s.get_str("host", "127.0.0.1", nonempty=True),
@@ -387,6 +390,18 @@ def _mqtt(s: Section) -> MqttSection:
         keepalive=s.get_int("keepalive", 30, minval=5, maxval=3600),
         **_mqtt_forwardd(s),
     )
+    # Held live data and the unproven window (2.5 × keep-alive) come back from the rings'
+    # history after a kill -9: the rings must still hold them.
+    if out.batch_seconds and out.batch_seconds + 2.5 * out.keepalive > ring_covers_s:
+        s.error("batch_seconds",
+                f"batch_seconds = {out.batch_seconds:g} plus 2.5 × keepalive "
+                f"({2.5 * out.keepalive:g} s) is more than the {ring_covers_s:g} s of history "
+                "the rings hold at the fastest scan ([ring] history_depth × interval): "
+                "shorten it or raise history_depth",
+                f"batch_seconds = {out.batch_seconds:g} más 2,5 × keepalive "
+                f"({2.5 * out.keepalive:g} s) supera los {ring_covers_s:g} s de historia "
+                "que guardan los anillos al escaneo más rápido ([ring] history_depth × "
+                "interval): acórtelo o aumente history_depth")
     s.finish()
     return out
 
@@ -437,6 +452,7 @@ def _mqtt_forwardd(s: Section) -> dict[str, Any]:
         rbe=tuple(rbe),
         outbox_mb=s.get_int("outbox_mb", 256, minval=1, maxval=1_000_000),
         compression=s.get_str("compression", "none", choices=MQTT_COMPRESSION),
+        batch_seconds=s.get_float("batch_seconds", 0.0, minval=0.0, maxval=600.0),
         monthly_budget_mb=s.get_float("monthly_budget_mb", 0.0, minval=0.0),
         command_tags=_str_list(s, "command_tags"),
         **ids,

@@ -166,6 +166,9 @@ class MqttSection:
     rbe: tuple[MqttRbe, ...] = ()  # per-tag deadband/heartbeat, first match wins
     outbox_mb: int = 256  # disk budget of the store-and-forward outbox
     compression: str = "none"  # none | DEFLATE | GZIP (Sparkplug payload compression)
+    # live data held this many seconds and sent as one DDATA per device (0 = every tick);
+    # alarm states are never held (docs/sparkplug.md, "Satellite links")
+    batch_seconds: float = 0.0
     monthly_budget_mb: float = 0.0  # uplink data budget per calendar month (0 = none)
     command_tags: tuple[str, ...] = ()  # globs of rw tags the host may write (DCMD)
 
