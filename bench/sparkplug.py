@@ -4,7 +4,8 @@
 
 - uplink bytes per tag-hour measured on the running demo site (bench/sparkplug_site.py:
   the demo stack with forwardd against a private mosquitto, every PUBLISH counted) against
-  JSON over MQTT of the same samples — printed first;
+  JSON over MQTT of the same samples — printed first, for forwardd's satellite-link
+  settings (batch_seconds = 60, DEFLATE) and for the defaults (every tick, plain);
 - the same from synthetic 1 Hz signals through the demo's tag maps and forwardd's encoder,
   against JSON sending every sample (no report by exception);
 - forwardd's CPU (share of one core) at 10,000 and 100,000 metric changes per second,
@@ -233,11 +234,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="shorter runs")
     ap.add_argument("--port", type=int, default=1883, help="local mosquitto port")
     ap.add_argument("--site-seconds", type=float, default=None,
-                    help="how long the demo site is measured (default 180, --quick 60)")
+                    help="how long the demo site is measured per profile (default 240, "
+                    "--quick 120)")
     args = ap.parse_args()
-    from sparkplug_site import print_site_uplink, site_uplink
+    from sparkplug_site import PROFILES, print_site_uplink, site_uplink
 
-    print_site_uplink(site_uplink(args.site_seconds or (60 if args.quick else 180)))
+    for profile in PROFILES:
+        print_site_uplink(site_uplink(args.site_seconds or (120 if args.quick else 240),
+                                      profile=profile))
     up = uplink_bytes_per_tag_hour(120 if args.quick else 600)
     print(f"uplink, synthetic signals, {up['tags']} demo tags at 1 Hz, bytes per tag-hour "
           "(JSON: every sample):")

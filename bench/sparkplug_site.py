@@ -1,6 +1,12 @@
 """Uplink bytes per tag-hour measured on the running demo site (bench/sparkplug.py prints it).
 
-    .venv/bin/python bench/sparkplug_site.py [--seconds N]
+    .venv/bin/python bench/sparkplug_site.py [--seconds N] [--profile satellite|default|both]
+
+Two forwardd settings are measured, each on its own run of the site:
+- ``satellite``: ``batch_seconds = 60`` and ``compression = "DEFLATE"`` (what a satellite
+  or metered cellular link should use: live field data up to a minute late, alarm states
+  and cards at once; docs/sparkplug.md);
+- ``default``: as shipped (every tick, no compression): the bytes a 1 s live feed costs.
 
 The demo stack of `wellgate demo --mqtt …` (the simulated field devices, acqd, calcd,
 alarmd and forwardd; webd and opcuad are left out, they send nothing upstream) runs
@@ -17,9 +23,13 @@ same heartbeats), so the ratio is the encoding alone, not the deadbands:
   is a JSON array of numbers);
 - ``json_per_device``: one message per device per timestamp,
   ``{"ts":…,"values":{"<tag>":value,…}}`` with ``"quality"`` only for a non-good tag (what
-  batching gateways such as Kepware's IoT Gateway send): the stronger baseline.
-DEFLATE is measured on the same messages: each received payload compressed exactly as
-forwardd's ``compression = "DEFLATE"`` does (daemons.core.sparkplug.compress).
+  batching gateways such as Kepware's IoT Gateway send): the stronger baseline;
+- ``json_batched_deflate`` (satellite profile): those per-device documents gathered per
+  device and batch period into one JSON array and DEFLATE-compressed, the same batching
+  and compression as forwardd's: how much Sparkplug itself still saves.
+For the default profile, DEFLATE is also estimated on the same messages: each received
+payload compressed as forwardd's ``compression = "DEFLATE"`` does, kept plain where that
+would not shrink it.
 """
 
 from __future__ import annotations
@@ -34,11 +44,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomli_w
 
 TREE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TREE))
@@ -55,6 +67,10 @@ from daemons.core.sparkplug import (  # noqa: E402
 )
 
 SITE_DAEMONS = ("sim", "acqd", "calcd", "alarmd", "forwardd")
+PROFILES: dict[str, dict[str, Any]] = {
+    "satellite": {"batch_seconds": 60.0, "compression": "DEFLATE"},
+    "default": {},
+}
 
 
 def publish_wire_bytes(topic: str, payload_len: int, qos: int = 0) -> int:
@@ -105,10 +121,16 @@ def _start_mosquitto(root: Path) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("mosquitto did not start")
 
 
-def _start_site(root: Path, port: int) -> list[subprocess.Popen]:
+def _start_site(root: Path, port: int, mqtt: dict[str, Any]) -> list[subprocess.Popen]:
+    import tomllib
+
     from daemons.cli import cmd_demo
 
     layout = cmd_demo.prepare(root, mqtt=f"mqtt://127.0.0.1:{port}", http_port=_free_port())
+    if mqtt:
+        gw = tomllib.loads(layout.gateway.read_text())
+        gw["mqtt"].update(mqtt)
+        layout.gateway.write_text(tomli_w.dumps(gw))
     cmd_demo.install_tagmaps(layout)
     cmd_demo.install_alarms(layout)
     env = {**os.environ, "PYTHONPATH": str(TREE), "NO_COLOR": "1"}
@@ -122,9 +144,11 @@ def _start_site(root: Path, port: int) -> list[subprocess.Popen]:
     return procs
 
 
-def measure(messages: list[Any], window: tuple[float, float]) -> dict[str, Any]:
+def measure(messages: list[Any], window: tuple[float, float], batch_s: float = 0.0
+            ) -> dict[str, Any]:
     """Wire bytes of the recorded messages whose arrival lies in *window*, against the
-    JSON baselines of the same samples."""
+    JSON baselines of the same samples (*batch_s*: the batch period of
+    ``json_batched_deflate``)."""
     births: dict[int, tuple[str, str, int]] = {}  # alias → (device, name, datatype)
     node_metrics: set[tuple[str, str]] = set()
     out: dict[str, Any] = defaultdict(int)
@@ -149,7 +173,7 @@ def measure(messages: list[Any], window: tuple[float, float]) -> dict[str, Any]:
         out["sparkplug"] += publish_wire_bytes(msg.topic, raw, msg.qos)
         seq = payload.seq if payload.HasField("seq") else None
         ts = payload.timestamp if payload.HasField("timestamp") else None
-        deflated = len(compress(msg.payload, "DEFLATE", seq=seq, timestamp_ms=ts))
+        deflated = min(raw, len(compress(msg.payload, "DEFLATE", seq=seq, timestamp_ms=ts)))
         out["sparkplug_deflate"] += publish_wire_bytes(msg.topic, deflated, msg.qos)
         out["messages"] += 1
         out[f"bytes_{t.message_type}"] += publish_wire_bytes(msg.topic, raw, msg.qos)
@@ -173,44 +197,26 @@ def measure(messages: list[Any], window: tuple[float, float]) -> dict[str, Any]:
             batch = per_device[(topic, "", mv.timestamp_ms or 0)]
             batch[name] = value if qtext == "good" else {"value": value, "quality": qtext}
             out["samples"] += 1
+    batches: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for (topic, _, ts), values in per_device.items():
         doc = {"ts": ts, "values": values}
         out["json_per_device"] += publish_wire_bytes(
             topic, len(json.dumps(doc, separators=(",", ":"))))
+        batches[(topic, int(ts // (batch_s * 1000)) if batch_s else ts)].append(doc)
+    for (topic, _), docs in batches.items():
+        body = json.dumps(docs, separators=(",", ":")).encode()
+        out["json_batched_deflate"] += publish_wire_bytes(
+            topic, min(len(body), len(zlib.compress(body, 9))))
     out["tags"] = len(node_metrics)
     return dict(out)
 
 
-def batched_estimate(messages: list[Any], window: tuple[float, float],
-                     batch_s: float) -> tuple[int, int]:
-    """What forwardd does NOT do (yet): each device's DDATA of *batch_s* seconds merged
-    into one payload (every metric keeps its own timestamp), plain and DEFLATE; other
-    messages as sent.  An estimate from the recorded messages, for the docs."""
-    groups: dict[tuple[str, int], list[Any]] = defaultdict(list)
-    raw = deflated = 0
-    for msg in messages:
-        if not window[0] <= msg.at < window[1]:
-            continue
-        if "/DDATA/" in msg.topic:
-            groups[(msg.topic, int((msg.at - window[0]) // batch_s))].append(
-                decode_payload(msg.payload))
-        else:
-            raw += publish_wire_bytes(msg.topic, len(msg.payload), msg.qos)
-            deflated += publish_wire_bytes(msg.topic, len(msg.payload), msg.qos)
-    for (topic, _), payloads in groups.items():
-        merged = type(payloads[0])()
-        merged.timestamp, merged.seq = payloads[-1].timestamp, payloads[-1].seq
-        for p in payloads:
-            merged.metrics.extend(p.metrics)
-        body = merged.SerializeToString()
-        raw += publish_wire_bytes(topic, len(body))
-        deflated += publish_wire_bytes(topic, len(compress(
-            body, "DEFLATE", seq=merged.seq, timestamp_ms=merged.timestamp)))
-    return raw, deflated
-
-
-def site_uplink(seconds: float = 180.0, warmup: float = 25.0) -> dict[str, Any]:
-    """Run the demo site for warmup + seconds; bytes per tag-hour of each encoding."""
+def site_uplink(seconds: float = 180.0, warmup: float = 25.0, profile: str = "default"
+                ) -> dict[str, Any]:
+    """Run the demo site with forwardd's *profile* settings for warmup + seconds; bytes
+    per tag-hour of each encoding."""
+    mqtt = PROFILES[profile]
+    batch_s = float(mqtt.get("batch_seconds", 0.0))
     with tempfile.TemporaryDirectory(prefix="wellgate-uplink-") as tmp:
         root = Path(tmp)
         broker, port = _start_mosquitto(root)
@@ -218,7 +224,7 @@ def site_uplink(seconds: float = 180.0, warmup: float = 25.0) -> dict[str, Any]:
         rec = None
         try:
             rec = Recorder("127.0.0.1", port).start()
-            procs = _start_site(root, port)
+            procs = _start_site(root, port, mqtt)
             time.sleep(warmup)
             start = time.monotonic()
             time.sleep(seconds)
@@ -237,12 +243,13 @@ def site_uplink(seconds: float = 180.0, warmup: float = 25.0) -> dict[str, Any]:
                 rec.stop()
             broker.terminate()
             broker.wait(10)
-    out = measure(messages, (start, end))
-    out["batched"] = {b: batched_estimate(messages, (start, end), b) for b in (10.0, 30.0)}
+    out = measure(messages, (start, end), batch_s)
+    out["profile"], out["settings"] = profile, mqtt
     if not out.get("tags") or not out.get("samples"):
         raise RuntimeError("forwardd sent no births or data: see the demo logs")
     hours = (end - start) / 3600
-    for key in ("sparkplug", "sparkplug_deflate", "json_per_tag", "json_per_device"):
+    for key in ("sparkplug", "sparkplug_deflate", "json_per_tag", "json_per_device",
+                "json_batched_deflate"):
         out[f"{key}_per_tag_hour"] = out[key] / out["tags"] / hours
     out["seconds"] = end - start
     out["samples_per_tag_hour"] = out["samples"] / out["tags"] / hours
@@ -250,32 +257,36 @@ def site_uplink(seconds: float = 180.0, warmup: float = 25.0) -> dict[str, Any]:
 
 
 def print_site_uplink(up: dict[str, Any]) -> None:
-    sp = up["sparkplug_per_tag_hour"]
-    print(f"uplink on the demo site ({up['tags']} metrics, {up['seconds']:.0f} s, "
-          f"{up['samples_per_tag_hour']:.0f} samples per tag-hour after report by "
-          f"exception), wire bytes per tag-hour:")
-    print(f"  JSON, one message per tag change    {up['json_per_tag_per_tag_hour']:9.0f}")
-    print(f"  JSON, one message per device & time {up['json_per_device_per_tag_hour']:9.0f}")
-    for label, key in (("Sparkplug B", "sparkplug"), ("Sparkplug B + DEFLATE",
-                                                       "sparkplug_deflate")):
-        v = up[f"{key}_per_tag_hour"]
-        print(f"  {label:<36}{v:9.0f}   {up['json_per_tag_per_tag_hour'] / v:5.1f}x fewer "
-              f"than per-tag JSON, {up['json_per_device_per_tag_hour'] / v:4.1f}x than "
-              f"per-device JSON")
-    print(f"  ({up['messages']} Sparkplug messages; {sp:.0f} B/tag-h)")
-    per = up["tags"] * up["seconds"] / 3600
-    for b, (raw, deflated) in up.get("batched", {}).items():
-        print(f"  not implemented, estimated from the same messages: one DDATA per device "
-              f"per {b:.0f} s: {raw / per:.0f} plain, {deflated / per:.0f} DEFLATE = "
-              f"{up['json_per_tag_per_tag_hour'] * per / deflated:.1f}x fewer than "
-              "per-tag JSON")
+    sp, per_tag = up["sparkplug_per_tag_hour"], up["json_per_tag_per_tag_hour"]
+    settings = ", ".join(f"{k} = {v}" for k, v in up["settings"].items()) or "as shipped"
+    print(f"uplink on the demo site, forwardd {up['profile']} ({settings}): "
+          f"{sp:.0f} wire bytes per tag-hour = {per_tag / sp:.1f}x fewer than plain JSON "
+          f"(one message per tag change), {up['json_per_device_per_tag_hour'] / sp:.1f}x "
+          "fewer than JSON per device and time")
+    print(f"  ({up['tags']} metrics, {up['seconds']:.0f} s, {up['samples_per_tag_hour']:.0f} "
+          f"samples per tag-hour after report by exception, {up['messages']} Sparkplug "
+          "messages)")
+    print(f"  JSON, one message per tag change     {per_tag:9.0f}")
+    print(f"  JSON, one message per device & time  {up['json_per_device_per_tag_hour']:9.0f}")
+    if up["settings"].get("batch_seconds"):
+        jb = up["json_batched_deflate_per_tag_hour"]
+        print(f"  JSON per device, same batches+DEFLATE{jb:9.0f}   (Sparkplug "
+              f"{jb / sp:.1f}x fewer)")
+        print(f"  Sparkplug B, as sent                 {sp:9.0f}")
+    else:
+        print(f"  Sparkplug B, as sent                 {sp:9.0f}")
+        d = up["sparkplug_deflate_per_tag_hour"]
+        print(f"  Sparkplug B + DEFLATE (estimated)    {d:9.0f}   {per_tag / d:5.1f}x fewer "
+              "than per-tag JSON")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=180.0)
+    ap.add_argument("--profile", choices=(*PROFILES, "both"), default="both")
     args = ap.parse_args()
-    print_site_uplink(site_uplink(args.seconds))
+    for profile in PROFILES if args.profile == "both" else (args.profile,):
+        print_site_uplink(site_uplink(args.seconds, profile=profile))
 
 
 if __name__ == "__main__":

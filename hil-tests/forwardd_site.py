@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,7 @@ GROUP, NODE, DEVICE = "G1", "edge1", "pump1"
 ACQ_TAGS = ("P1.PRESS", "P1.TEMP", "P1.SPEED_SET", "_sys.pump1.1.comm")
 CALC_TAGS = ("W1.RATE",)
 ALARM_TAGS = ("P1.PRESS.ALARM.HI",)
+CARD_TAG, CARD_POINTS = "W1.CARD", 8
 TAGMAP = """\
 tag,device,unit,table,address,type,order,scale,offset,units,scan,deadband,access,min,max,\
 well,role,description
@@ -74,17 +76,21 @@ class Broker:
 class FakeSite:
     """Writes every tag once a second on the whole second; value = f(tag, second)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, card: bool = False) -> None:
+        """*card*: calc.ring also holds a card (`CARD_TAG`), a new one every 3 s."""
         run_dir.mkdir(parents=True, exist_ok=True)
+        self.card = card
         self.acq = RingWriter.create(run_dir / "acq.ring", [SlotSpec(t) for t in ACQ_TAGS],
                                      tagmap_version=0, history_depth=600)
-        self.calc = RingWriter.create(run_dir / "calc.ring", [SlotSpec(t) for t in CALC_TAGS],
+        self.calc = RingWriter.create(run_dir / "calc.ring", [SlotSpec(t) for t in CALC_TAGS]
+                                      + ([SlotSpec(CARD_TAG, CARD_POINTS)] if card else []),
                                       tagmap_version=0, history_depth=600)
         self.alarm = RingWriter.create(run_dir / "alarm.ring",
                                        [SlotSpec(t) for t in ALARM_TAGS], tagmap_version=0,
                                        history_depth=600)
-        self.written: dict[str, dict[int, float]] = {t: {} for t in
-                                                     (*ACQ_TAGS, *CALC_TAGS, *ALARM_TAGS)}
+        self.written: dict[str, dict[int, Any]] = {t: {} for t in
+                                                   (*ACQ_TAGS, *CALC_TAGS, *ALARM_TAGS,
+                                                    CARD_TAG)}
         self.comm = 1.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -106,6 +112,12 @@ class FakeSite:
                     self.written[t][second * 1000] = v
             ring.write_batch(ring.indices(list(tags)), np.array(values), ts,
                              int(Quality.GOOD))
+        if self.card and second % 3 == 0:
+            # float32-exact points, different for every card
+            card = [float(second % 1000) + k * 0.25 for k in range(CARD_POINTS)]
+            self.calc.write_array(self.calc.indices([CARD_TAG])[0], np.array(card), ts,
+                                  int(Quality.GOOD))
+            self.written[CARD_TAG][second * 1000] = card
 
     def _run(self) -> None:
         while not self._stop.is_set():

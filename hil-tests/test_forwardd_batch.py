@@ -2,13 +2,17 @@
 mosquitto, watched by the conformance checker (about a minute).
 
 Held live data goes as one DDATA per device and batch, every metric in time order; alarm
-states are never held; a kill -9 while samples are held, a broker outage and a clean stop
-lose nothing: every sample of every tag reaches the broker, once per timestamp.
+states are never held; a kill -9 while samples (and cards) are held, a broker outage and a
+clean stop lose nothing: every sample of every tag and every card reaches the broker, once
+per timestamp.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,7 +20,17 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from forwardd_site import GROUP, NODE, Broker, FakeSite, start_forwardd, stop, write_config
+from forwardd_site import (
+    CARD_TAG,
+    GROUP,
+    NODE,
+    TREE,
+    Broker,
+    FakeSite,
+    start_forwardd,
+    stop,
+    write_config,
+)
 from sparkplug_checker import Recorder, check_edge_node, count
 
 from daemons.core.cloudstatus import read_cloud_status
@@ -36,7 +50,7 @@ def live_ts(msg) -> list[int]:
 
 def test_batched_live_data_arrives_whole_and_alarms_are_not_held(tmp_path):
     broker = Broker(tmp_path).start()
-    site = FakeSite(tmp_path / "run").start()
+    site = FakeSite(tmp_path / "run", card=True).start()
     config = write_config(tmp_path, broker.port, batch_seconds=BATCH_S,
                           compression="DEFLATE")
     log = tmp_path / "forwardd.log"
@@ -64,6 +78,12 @@ def test_batched_live_data_arrives_whole_and_alarms_are_not_held(tmp_path):
             assert (m.at + wall) * 1000 - live_ts(m)[0] < 2500
         status = read_cloud_status(tmp_path / "run")
         assert status is not None and status["uplink"]["batch_seconds"] == BATCH_S
+        env = {**os.environ, "PYTHONPATH": str(TREE), "NO_COLOR": "1"}
+        out = subprocess.run([sys.executable, "-m", "daemons.cli.main", "--config",
+                              str(config), "--lang", "en", "cloud", "status"],
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert re.search(rf"live data batched\s+{BATCH_S} s, \d+ samples held now",
+                         out.stdout), out.stdout
 
         # kill -9 while samples are held: they come back (from the rings) after restart
         last = len(pump)
@@ -110,7 +130,7 @@ def test_batched_live_data_arrives_whole_and_alarms_are_not_held(tmp_path):
     first_birth = min(s.ts_ms for s in report.samples[("pump1", "P1.PRESS")]
                       if s.kind == "DBIRTH")
     for device, tag in (("pump1", "P1.PRESS"), ("pump1", "P1.TEMP"), ("calc", "W1.RATE"),
-                        ("alarms", "P1.PRESS.ALARM.HI")):
+                        ("alarms", "P1.PRESS.ALARM.HI"), ("calc", CARD_TAG)):
         got = report.unique((device, tag))
         expected = {ts: v for ts, v in site.written[tag].items() if first_birth <= ts <= end_ms}
         missing = sorted(set(expected) - set(got))

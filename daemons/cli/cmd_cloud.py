@@ -79,6 +79,10 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
             else "") + (f", {up['shed']} " + tr("samples shed", "muestras descartadas")
                         if up.get("shed") else "")),
     ]
+    if up.get("batch_seconds"):
+        rows.append((tr("live data batched", "datos en vivo por lotes"),
+                     f"{up['batch_seconds']:g} s, {up.get('held', 0)} "
+                     + tr("samples held now", "muestras retenidas ahora")))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         console.say(f"{key:<{width}}  {value}")

@@ -8,15 +8,15 @@ payload, every metric with its own timestamp and in time order per alias, cuts t
 to well under half with DEFLATE (bench/sparkplug.py, docs/sparkplug.md).
 
 What is held is still live data (``is_historical`` false): it was never in the outbox.
-Urgent samples are never held: alarm states, so an alarm reaches the host within a tick
-whatever the batch length, and cards (arrays), which the rings keep only the latest of, so
-a kill -9 while one was held would lose it (and a card's float bytes barely compress).
+Alarm states are never held, so an alarm reaches the host within a tick whatever the batch
+length.
 
 The publisher drains the batch into the outbox when the link drops or the metric set
 changes, sends it before a DDEATH/DBIRTH or an NDEATH, and keeps the catch-up watermark at
-or before the oldest held sample, so a kill -9 while samples are held loses nothing (they
-come back from the rings' history as historical data; the configuration refuses a batch
-longer than that history).
+or before the oldest held sample, so a kill -9 while samples are held loses nothing: the
+scalars come back from the rings' history as historical data (the configuration refuses a
+batch longer than that history), and the cards, of which the rings keep only the latest,
+from the outbox's held table, where the publisher keeps them until they are sent.
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ PITFALLS): a kill -9 mid-write leaves each batch whole or absent (tests/forwardd
 Lanes order the replay: 0 alarms, 1 calculation results and cards, 2 trends.  The disk
 budget drops the oldest rows of the lowest-priority lane first.
 
+The ``held`` table keeps the cards (arrays) that ``[mqtt] batch_seconds`` holds back
+for the next batch: the rings keep only a card's latest value, so unlike scalars a held
+card could not be taken back from them after a kill -9.  They are released once sent live
+(the rolling window answers for them from then on) and moved into ``sample`` for replay
+when forwardd starts again.
+
 The ``state`` table keeps the counters that must survive a restart: ``bdseq`` (written
 durably before each connect: spec issue #425), the catch-up ``watermark`` (ns) and the
 month's uplink bytes.
@@ -43,6 +49,15 @@ MIGRATIONS = (
         );
         CREATE INDEX sample_lane ON sample(lane, id);
         CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    """),
+    Migration(2, "cards held for a batch", """
+        CREATE TABLE held (
+            lane INTEGER NOT NULL,
+            tag TEXT NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            value BLOB,
+            quality INTEGER NOT NULL
+        );
     """),
 )
 
@@ -125,6 +140,33 @@ class Outbox:
         with durable(self.conn):
             self.conn.executemany("DELETE FROM sample WHERE id = ?", ((i,) for i in ids))
         self._count = max(0, self._count - len(ids))
+
+    # -- cards held for a batch ----------------------------------------------------------
+    def hold(self, samples: Sequence[Sample]) -> None:
+        """Keep held *samples* durably until they are sent (`release_held`)."""
+        if not samples:
+            return
+        with durable(self.conn):
+            self.conn.executemany(
+                "INSERT INTO held(lane, tag, ts_ms, value, quality) VALUES (?,?,?,?,?)",
+                [(lane, tag, ts, None if v is None else msgpack.packb(v), q)
+                 for lane, tag, ts, v, q in samples])
+
+    def release_held(self) -> None:
+        """The held samples went out live (or into the outbox by `append`)."""
+        with durable(self.conn):
+            self.conn.execute("DELETE FROM held")
+
+    def requeue_held(self) -> int:
+        """After a restart: samples held when forwardd stopped go to the outbox (one
+        transaction: each is in one table or the other)."""
+        with durable(self.conn):
+            n = self.conn.execute(
+                "INSERT INTO sample(lane, tag, ts_ms, value, quality) "
+                "SELECT lane, tag, ts_ms, value, quality FROM held ORDER BY rowid").rowcount
+            self.conn.execute("DELETE FROM held")
+        self._count += max(0, n)
+        return max(0, n)
 
     @property
     def depth(self) -> int:

@@ -87,9 +87,15 @@ class Publisher:
         self.last_full = 0.0
         self.last_rate_at = 0.0
         self.writes: set[asyncio.Future] = set()
-        # [mqtt] batch_seconds: live data held for fewer, bigger DDATA (alarms, cards never)
+        # [mqtt] batch_seconds: live data held for fewer, bigger DDATA (alarms never); the
+        # held cards are kept in the outbox's held table until sent
         self.batch = LiveBatch(cfg.batch_seconds, self._typed) \
             if cfg.batch_seconds > 0 else None
+        self.cards_held = False
+        requeued = ob.requeue_held()
+        if requeued:
+            log.info("cards held for a batch when forwardd stopped queued for replay",
+                     samples=requeued)
 
     # -- connection events ----------------------------------------------------------------
     def connected(self, bdseq: int) -> None:
@@ -101,8 +107,7 @@ class Publisher:
         self.born_devices.clear()
         self._rewind()
         live = self.window.fail()
-        if self.batch is not None and self.session is not None:
-            live += self.batch.drain_as_samples()
+        self._drain_batch()
         if live:
             self._keep(live)
 
@@ -112,7 +117,7 @@ class Publisher:
             if self.online:  # held live data goes before the NDEATH …
                 self._flush(time.monotonic(), _now_ms())
             else:  # … or to the outbox
-                self._keep(self.batch.drain_as_samples())
+                self._drain_batch()
         if link.connected and self.bdseq is not None:
             topic, payload = EdgeSession(self.d.group_id, self.d.node_id, _EMPTY,
                                          compression=self.d.config.mqtt.compression
@@ -141,8 +146,7 @@ class Publisher:
         devices = tuple(self.d.config.devices)
         catalog = build_catalog(entries, self.d.tagmap, self.d.config.mqtt, devices)
         old = self.session.catalog if self.session is not None else None
-        if self.batch is not None and len(self.batch) and self.session is not None:
-            self._keep(self.batch.drain_as_samples())  # indices of the old catalog
+        self._drain_batch()  # held samples are indices into the old catalog
         self.session = EdgeSession(self.d.group_id, self.d.node_id, catalog,
                                    compression=self.d.config.mqtt.compression)
         self.src = np.array([snap.index[m.name] for m in catalog.metrics], dtype=np.intp)
@@ -162,8 +166,7 @@ class Publisher:
         dev_index = {d: i for i, d in enumerate(self.dev_names)}
         self.dev_of = np.array([dev_index[m.device] for m in catalog.metrics], dtype=np.intp)
         self.lane_of = np.array([m.lane for m in catalog.metrics], dtype=np.int8)
-        self.urgent_of = (self.lane_of == LANE_ALARMS) | np.array(
-            [m.is_array for m in catalog.metrics], dtype=bool)
+        self.urgent_of = self.lane_of == LANE_ALARMS
         self.alias_of = np.array([m.alias for m in catalog.metrics], dtype=np.int64)
         self.field_of = np.array([0 if m.is_array else _FIELD_CODE.get(m.datatype, 0)
                                   for m in catalog.metrics], dtype=np.int8)
@@ -208,8 +211,11 @@ class Publisher:
         if self.online:
             self._devices(now, now_ms, alive)
             if self.batch is not None:
+                self._hold_cards(samples)
                 samples, (fidx, fts, fvals) = self.batch.hold(
                     samples, (fidx, fts, fvals), self.urgent_of, now)
+                if not len(self.batch):
+                    self._release_cards()
             live, groups = self._publish_live(samples, now_ms)
             fast = self._publish_fast(fidx, fts, fvals, now_ms, groups)
             replay_ids = self._replay(now_ms)
@@ -223,8 +229,7 @@ class Publisher:
             if len(fidx):
                 samples += zip(fidx.tolist(), fts.tolist(), fvals.tolist(),
                                [0] * len(fidx), strict=True)
-            if self.batch is not None and len(self.batch):
-                samples += self.batch.drain_as_samples()
+            self._drain_batch()
             if samples:
                 self._keep(samples)
         self._housekeeping(now)
@@ -236,6 +241,30 @@ class Publisher:
         live, groups = self._publish_live(samples, now_ms)
         fast = self._publish_fast(fidx, fts, fvals, now_ms, groups)
         self.window.add(now, self.epoch, live, [], fast)
+        self._release_cards()
+
+    def _drain_batch(self) -> None:
+        """Held live data to the outbox (link lost, metric set changed, stopping offline)."""
+        if self.batch is None or not len(self.batch) or self.session is None:
+            return
+        self._keep(self.batch.drain_as_samples())
+        self._release_cards()
+
+    def _hold_cards(self, samples: list[LiveSample]) -> None:
+        """Cards about to be held: durably in the outbox's held table first (the rings
+        keep only the latest card; scalars come back from their history)."""
+        assert self.d.outbox is not None and self.session is not None
+        metrics = self.session.catalog.metrics
+        cards = [(metrics[i].lane, metrics[i].name, ts, v, q) for i, ts, v, q in samples
+                 if metrics[i].is_array and not self.urgent_of[i]]
+        if cards:
+            self.d.outbox.hold(cards)
+            self.cards_held = True
+
+    def _release_cards(self) -> None:
+        if self.cards_held and self.d.outbox is not None:
+            self.d.outbox.release_held()
+            self.cards_held = False
 
     def _typed(self, index: int, value: float) -> Any:
         assert self.session is not None

@@ -30,6 +30,22 @@ def test_take_orders_by_lane_then_age_and_skips_inflight(tmp_path):
     assert Outbox(tmp_path, 1 << 30).depth == 2
 
 
+def test_held_cards_are_not_replayed_until_requeued_after_a_restart(tmp_path):
+    box = Outbox(tmp_path, 1 << 30)
+    box.hold([(LANE_CALC, "W1.CARD", 5, [1.0, 2.0], 0)])
+    assert box.depth == 0 and box.take(10) == []  # held, not in the backlog
+    box.release_held()  # sent live
+    box.hold([(LANE_CALC, "W1.CARD", 6, [3.0], 192)])
+    box.close()  # forwardd stops (or dies) while it is held
+    box = Outbox(tmp_path, 1 << 30)
+    assert box.requeue_held() == 1 and box.requeue_held() == 0
+    rows = box.take(10)
+    assert [(r.lane, r.tag, r.ts_ms, r.value, r.quality) for r in rows] == [
+        (LANE_CALC, "W1.CARD", 6, [3.0], 192)]
+    assert box.depth == 1
+    box.close()
+
+
 def test_budget_drops_oldest_trends_first(tmp_path):
     box = Outbox(tmp_path, 256 * 1024)
     box.append([(LANE_ALARMS, "a", i, float(i), 0) for i in range(500)])
