@@ -6,15 +6,17 @@ SELECT on its tables and views, nothing else.  A catalogue table hostd.tenants l
 for `hostd nodes`.
 
 Samples are range-partitioned by day (native partitions with a BRIN index on time,
-created ahead) or, when the TimescaleDB extension is available, a hypertable with
-compression.  The unique index (metric_id, time) is what de-duplicates historical
-replays: rows are COPied into a staging table and moved with ON CONFLICT DO NOTHING.
+created ahead) or, when the TimescaleDB extension is usable (installed, preloaded,
+created), a hypertable with 1-day chunks and compression.  The unique index
+(metric_id, time) is what de-duplicates historical replays: rows are COPied into a
+staging table and moved with ON CONFLICT DO NOTHING.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 import psycopg
@@ -25,6 +27,13 @@ from daemons.hostd.config import Tenant
 SCHEMA_VERSION = 1
 _log = logging.getLogger("wellgate.hostd")
 DAY = dt.timedelta(days=1)
+# TimescaleDB 2.11 brought ON CONFLICT DO NOTHING (and unique checks) into compressed
+# chunks; before it such an INSERT fails, and replays into old days could not be stored.
+MIN_TIMESCALEDB = (2, 11, 0)
+# From 2.11 to 2.18.0, an INSERT … ON CONFLICT DO NOTHING into a compressed chunk silently
+# dropped every row after its first conflict (timescaledb issue 7672, fixed in 2.18.1 by
+# pull request 7673): older versions get a move that never meets a conflict (store.py).
+CONFLICT_SAFE_TIMESCALEDB = (2, 18, 1)
 
 _CATALOGUE = """
 CREATE SCHEMA IF NOT EXISTS hostd;
@@ -137,21 +146,78 @@ def _q(template: str, schema: str) -> sql.Composed:
 
 
 def timescale_available(conn: Connection[Any]) -> bool:
+    """Whether the server has TimescaleDB's files (it may still not be usable: preload)."""
     row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
                        ).fetchone()
     return row is not None
 
 
+def timescale_preloaded(conn: Connection[Any]) -> bool | None:
+    """Whether the server preloads TimescaleDB; None when this role may not read that.
+
+    Asked before CREATE EXTENSION because without the preload that statement fails (the
+    extension "must be preloaded") after loading the library into our backend anyway.
+    shared_preload_libraries is readable by superusers and pg_read_all_settings only.
+    """
+    try:
+        with conn.transaction():
+            row = conn.execute("SHOW shared_preload_libraries").fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return None
+    libs = row[0] if row else ""
+    return any(lib.strip().strip('"').rsplit("/", 1)[-1].removesuffix(".so").startswith(
+        "timescaledb") for lib in libs.split(","))
+
+
+def timescale_version(conn: Connection[Any]) -> tuple[int, ...] | None:
+    """The version of the extension created in this database, None when not created."""
+    row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+                       ).fetchone()
+    if row is None:
+        return None
+    return tuple(int(p) for p in re.findall(r"\d+", row[0])[:3])
+
+
+def _timescale_unusable(conn: Connection[Any]) -> str | None:
+    """Why TimescaleDB cannot hold new tenants here, or None when it can (created now)."""
+    if not timescale_available(conn):
+        return "the extension is not available in this PostgreSQL server"
+    created = timescale_version(conn) is not None
+    if timescale_preloaded(conn) is False:
+        return ("the extension is installed but not preloaded: add 'timescaledb' to "
+                "shared_preload_libraries in postgresql.conf and restart PostgreSQL")
+    if not created:
+        try:
+            # A savepoint: a refusal (not a superuser) must not abort the caller's work.
+            with conn.transaction():
+                conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            return (f"CREATE EXTENSION timescaledb failed ({first}); create it once as a "
+                    "superuser")
+    version = timescale_version(conn)
+    if version is not None and version < MIN_TIMESCALEDB:
+        return (f"TimescaleDB {'.'.join(map(str, version))} is older than "
+                f"{'.'.join(map(str, MIN_TIMESCALEDB))}, which is needed for de-duplicating "
+                "replays into compressed chunks (ON CONFLICT DO NOTHING)")
+    return None
+
+
 def choose_storage(conn: Connection[Any], mode: str) -> str:
-    """'timescaledb' when wanted and present, else 'partitions'; 'require' without it fails."""
+    """'timescaledb' when wanted and usable, else 'partitions'; 'require' without it fails.
+
+    'auto' falls back with one warning naming the cause (files missing, not preloaded,
+    no right to create the extension, too old) rather than stopping hostd.
+    """
     if mode == "off":
         return "partitions"
-    if timescale_available(conn):
-        conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    why = _timescale_unusable(conn)
+    if why is None:
         return "timescaledb"
     if mode == "require":
-        raise RuntimeError("timescaledb = \"require\" but the extension is not available "
-                           "in this PostgreSQL server")
+        raise RuntimeError(f'timescaledb = "require" but TimescaleDB cannot be used: {why}')
+    _log.warning("TimescaleDB not used (timescaledb = \"auto\"): %s; new tenants get daily "
+                 "partitions", why)
     return "partitions"
 
 
@@ -196,11 +262,21 @@ def provision_tenant(conn: Connection[Any], tenant: Tenant, storage: str,
 
 
 def _hypertable(conn: Connection[Any], s: str, compress_after_days: int) -> None:
-    # Not exercised by the tests here (the extension is not installed on this machine);
-    # the calls are TimescaleDB 2.x's documented API.
+    # tests/hostd/test_timescaledb.py runs this against a real TimescaleDB.  No default
+    # B-tree on time: the unique (metric_id, time) index serves per-metric queries and
+    # the same BRIN as the partitions' serves time ranges, at less cost per insert.
     table = sql.Literal(sql.Identifier(s).as_string(conn) + ".samples")
     conn.execute(sql.SQL("SELECT create_hypertable({}::regclass, 'time', chunk_time_interval => "
-                         "interval '1 day', if_not_exists => true)").format(table))
+                         "interval '1 day', create_default_indexes => false, "
+                         "if_not_exists => true)").format(table))
+    conn.execute(_q(_BRIN, s))
+    enabled = conn.execute("SELECT compression_enabled FROM timescaledb_information.hypertables"
+                           " WHERE hypertable_schema = %s AND hypertable_name = 'samples'",
+                           (s,)).fetchone()
+    if enabled is not None and enabled[0]:
+        # Provisioned again (a new reader role, a schema upgrade): the settings stand, and
+        # changing them is refused once chunks are compressed.
+        return
     try:
         # Compression is not in the Apache-2-only builds of TimescaleDB (some distributions
         # ship those): without it the hypertable still works, uncompressed.

@@ -35,6 +35,18 @@ _COPY_STAGING = f"COPY staging {copyrows.COLUMNS} FROM STDIN (FORMAT BINARY)"
 _COPY_DIRECT = "COPY {}.samples " + copyrows.COLUMNS + " FROM STDIN (FORMAT BINARY)"
 _MOVE = (f"INSERT INTO {{}}.samples {copyrows.COLUMNS} SELECT time, value, metric_id, "
          "quality, is_historical, value_text FROM staging ON CONFLICT DO NOTHING")
+# The move for TimescaleDB before 2.18.1, where ON CONFLICT DO NOTHING into a compressed
+# chunk drops the rest of the statement's rows after the first conflict (schema.py): no
+# row reaches a conflict — duplicates within the round are collapsed (the first sent
+# wins, as ON CONFLICT would have it) and rows already stored are filtered out; the time
+# bounds let TimescaleDB look only in the round's chunks.  ON CONFLICT stays for a
+# concurrent writer.
+_MOVE_GUARDED = (f"INSERT INTO {{s}}.samples {copyrows.COLUMNS} SELECT DISTINCT ON "
+                 "(st.metric_id, st.time) st.time, st.value, st.metric_id, st.quality, "
+                 "st.is_historical, st.value_text FROM staging st WHERE NOT EXISTS (SELECT 1 "
+                 "FROM {s}.samples t WHERE t.metric_id = st.metric_id AND t.time = st.time "
+                 "AND t.time BETWEEN {lo} AND {hi}) ORDER BY st.metric_id, st.time, st.ctid "
+                 "ON CONFLICT DO NOTHING")
 # After a direct COPY met a duplicate, that tenant's next rounds go the de-duplicating
 # way at once (a node replaying live-flagged duplicates must not cost two tries a round).
 _DIRECT_PAUSE_ROUNDS = 20
@@ -118,6 +130,9 @@ class SampleStore:
         self.node_ids: dict[tuple[str, str], int] = {}
         self.device_ids: dict[tuple[str, str, str], int] = {}
         self.direct_pause: dict[str, int] = {}  # schema -> rounds left on the staging path
+        # True where the TimescaleDB in use drops rows after an ON CONFLICT in a
+        # compressed chunk (before 2.18.1): hypertables then take _MOVE_GUARDED.
+        self.conflict_guard = False
         conn.execute(_STAGING)
         conn.commit()
 
@@ -129,6 +144,10 @@ class SampleStore:
             self.storage[tenant.schema] = ddl.provision_tenant(
                 self.conn, tenant, wanted, self.db.compress_after_days)
             self.ensure_ahead(tenant.schema)
+        if "timescaledb" in self.storage.values():
+            version = ddl.timescale_version(self.conn)
+            self.conflict_guard = version is not None and version < ddl.CONFLICT_SAFE_TIMESCALEDB
+            self.conn.commit()
 
     def ensure_ahead(self, schema: str) -> None:
         """Partitions for today and the configured days ahead, so inserts never wait."""
@@ -248,7 +267,12 @@ class SampleStore:
             cur = self.conn.cursor()
             with cur.copy(_COPY_STAGING) as copy:
                 copy.write(data)
-            cur.execute(sql.SQL(_MOVE).format(s))
+            if self.conflict_guard and self.storage.get(schema) == "timescaledb":
+                times = [r[0] for r in rows]
+                cur.execute(sql.SQL(_MOVE_GUARDED).format(
+                    s=s, lo=sql.Literal(_ts(min(times))), hi=sql.Literal(_ts(max(times)))))
+            else:
+                cur.execute(sql.SQL(_MOVE).format(s))
             result.inserted = max(cur.rowcount, 0)
         return result
 
