@@ -263,8 +263,14 @@ class SampleStore:
                 return result
             except psycopg.errors.UniqueViolation:
                 self.direct_pause[schema] = _DIRECT_PAUSE_ROUNDS
+        # Inside a caller's open transaction, ON COMMIT DELETE ROWS has not emptied the
+        # staging table since an earlier round: those rows must not move twice (or into
+        # another tenant's table), so they are deleted before this round's COPY.
+        nested = self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         with self.conn.transaction():
             cur = self.conn.cursor()
+            if nested:
+                cur.execute("DELETE FROM staging")
             with cur.copy(_COPY_STAGING) as copy:
                 copy.write(data)
             if self.conflict_guard and self.storage.get(schema) == "timescaledb":
