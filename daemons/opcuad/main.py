@@ -35,7 +35,7 @@ from daemons.core.problems import ValidationError
 from daemons.core.ring import RingDirectory, RingError
 from daemons.core.service import Availability, ServiceContext, daemon_main
 from daemons.core.tagmap import TagMap, TagMapContext, load_tagmaps, store
-from daemons.opcuad import encode, monitor
+from daemons.opcuad import encode, monitor, standard_space
 from daemons.opcuad.history import History
 from daemons.opcuad.live import LiveValues
 from daemons.opcuad.model import build_model
@@ -67,6 +67,7 @@ class OpcuaDaemon:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
         self.server: Server | None = None
+        self.standard_nodes: standard_space.NodeFile | None = None
         self.audit: AuditLog | None = None
         self.users: UserStore | None = None
         self.rings: RingDirectory | None = None
@@ -94,6 +95,9 @@ class OpcuaDaemon:
             ctx.log.warning("[opcua] enabled = false: serving nothing")
             return
         site = cfg.gateway.site
+        # First, before any database or socket is open: a missing node file is built in
+        # a forked child, which should inherit as little as possible.
+        self.standard_nodes = await standard_space.prepare(cfg.paths.state_dir, ctx.log)
         self.audit = AuditLog(cfg.paths.state_dir, log=ctx.log)
         pki = pki_of(cfg)
         cert, made = ensure_certificate(cfg, pki)
@@ -110,6 +114,8 @@ class OpcuaDaemon:
         track_channel_mode()
         self.user_manager = GatewayUsers(self._accounts(cfg, ctx.log), opc.anonymous, ctx.log)
         server = self.server = Server(user_manager=self.user_manager)
+        if self.standard_nodes is not None:
+            standard_space.install(server, self.standard_nodes)
         await server.init()
         self.endpoint = f"opc.tcp://{opc.bind}:{opc.port}{opc.path}"
         server.set_endpoint(self.endpoint)
@@ -143,7 +149,9 @@ class OpcuaDaemon:
                 factory.permission_ruleset = Ruleset(read_only=True)
         ctx.log.info("listening", endpoint=self.endpoint, namespace=namespace_uri(site),
                      namespace_index=ns, policies=list(opc.policies), allow_none=opc.allow_none,
-                     anonymous=opc.anonymous, nodes=len(self.space.model.variables))
+                     anonymous=opc.anonymous, nodes=len(self.space.model.variables),
+                     standard_space=str(self.standard_nodes.path) if self.standard_nodes
+                     else "in memory", nodes_in_memory=len(iserver.aspace._nodes))
         self.audit.append("system", SOURCE, "service.start", "opcuad", {"pid": os.getpid()})
 
     # -- address space -------------------------------------------------------------------
@@ -242,6 +250,8 @@ class OpcuaDaemon:
                 self.audit.close()
         if self.users is not None:
             self.users.close()
+        if self.standard_nodes is not None:
+            self.standard_nodes.close()
 
 
 def run(config: GatewayConfig) -> OpcuaDaemon:
