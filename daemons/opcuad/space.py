@@ -27,6 +27,7 @@ OBJECTS = ua.NodeId(ua.ObjectIds.ObjectsFolder)
 ORGANIZES = ua.NodeId(ua.ObjectIds.Organizes)
 HAS_PROPERTY = ua.NodeId(ua.ObjectIds.HasProperty)
 HAS_COMPONENT = ua.NodeId(ua.ObjectIds.HasComponent)
+ADD_BATCH = 32
 NUMERIC = ("SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64",
            "Float", "Double")
 
@@ -112,6 +113,54 @@ def variable_items(spec: VariableSpec, ns: int) -> list[ua.AddNodesItem]:
     return items
 
 
+def _value_key(variant: ua.Variant) -> Any:
+    """A hashable stand-in for a Variant's value (asyncua's text and name types are not
+    hashable), or None when there is none."""
+    v = variant.Value
+    if isinstance(v, ua.LocalizedText):
+        return ("LocalizedText", v.Locale, v.Text)
+    if isinstance(v, ua.QualifiedName):
+        return ("QualifiedName", v.NamespaceIndex, v.Name)
+    if isinstance(v, list):
+        v = tuple(v)
+    try:
+        hash(v)
+    except TypeError:
+        return None
+    return (type(v).__name__, v)
+
+
+class SharedValues:
+    """One DataValue per distinct attribute value, shared by every node that has it.
+
+    asyncua gives each attribute of each node its own DataValue, Variant, StatusCode and
+    two timestamps: about 300 bytes, times 18 attributes, times every variable and
+    property.  Most are the same everywhere (node class, masks, access levels, data type,
+    value rank, display names such as THP).  asyncua never changes a DataValue in place
+    (a write assigns a new one), so nodes can share them; the timestamps go, as OPC
+    10000-4 §7.11 wants for attributes other than Value.  The Value attribute is left
+    alone: a variable's is our read callback's, a property's is its own.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[Any, ...], ua.DataValue] = {}
+
+    def compact(self, node: Any) -> None:
+        for attr_id, attr in node.attributes.items():
+            dv = attr.value
+            if attr_id == ua.AttributeIds.Value or dv is None or dv.Value is None:
+                continue
+            var = dv.Value
+            key = _value_key(var)
+            if key is None:
+                continue
+            full = (attr_id, var.VariantType, var.is_array, key)
+            shared = self.values.get(full)
+            if shared is None:
+                shared = self.values[full] = ua.DataValue(var)
+            attr.value = shared
+
+
 class Space:
     """Our namespace's nodes in one asyncua server."""
 
@@ -122,11 +171,19 @@ class Space:
         self.ns = ns
         self.read = read
         self.model = AddressModel((), {})
+        self.shared = SharedValues()
 
     def _add(self, items: list[ua.AddNodesItem]) -> None:
-        for item, res in zip(items, self.iserver.node_mgt_service.add_nodes(items), strict=True):
-            if not res.StatusCode.is_good():
-                raise RuntimeError(f"cannot add node {item.RequestedNewNodeId}: {res.StatusCode}")
+        # In small batches, each compacted before the next: the memory of the values
+        # replaced is reused by the next batch instead of raising the peak (RSS).
+        add = self.iserver.node_mgt_service.add_nodes
+        for start in range(0, len(items), ADD_BATCH):
+            batch = items[start:start + ADD_BATCH]
+            for item, res in zip(batch, add(batch), strict=True):
+                if not res.StatusCode.is_good():
+                    raise RuntimeError(f"cannot add node {item.RequestedNewNodeId}: "
+                                       f"{res.StatusCode}")
+                self.shared.compact(self.aspace[item.RequestedNewNodeId])
 
     def _hook(self, names: Iterable[str]) -> None:
         for name in names:

@@ -50,7 +50,7 @@ PREFIX = "opcua-standard-nodes-"
 BUILD_TIMEOUT_S = 300.0  # a slow ARM gateway builds in a few seconds; a hung child is killed
 _HEAD = struct.Struct("<I")  # length of the JSON header
 _TAIL = struct.Struct("<QQI")  # index offset, node count, CRC-32 of the bytes before
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
 
 
 class StandardSpaceError(Exception):
@@ -140,8 +140,14 @@ class NodeFile:
         index_at, count, want_crc = _TAIL.unpack(trailer[:_TAIL.size])
         body = size - tail
         crc = 0
+        # One small buffer read into again and again: a megabyte-sized bytes object per
+        # chunk would leave glibc's heap (and RSS) that much bigger for good.
+        buf = bytearray(_CHUNK)
         for at in range(0, body, _CHUNK):
-            crc = zlib.crc32(self._read(min(_CHUNK, body - at), at), crc)
+            view = memoryview(buf)[:min(_CHUNK, body - at)]
+            if os.preadv(self._fd, [view], at) != len(view):
+                raise StandardSpaceError(f"{self.path.name}: short read")
+            crc = zlib.crc32(view, crc)
         if crc != want_crc:
             raise StandardSpaceError(f"{self.path.name}: corrupt (CRC mismatch)")
         start = self._read(len(MAGIC) + _HEAD.size, 0)
