@@ -15,6 +15,7 @@ from typing import Any
 from asyncua import ua
 from asyncua.server.address_space import AttributeValue
 
+from daemons.opcuad.compact import SharedValues
 from daemons.opcuad.model import AddressModel, FolderSpec, VariableSpec
 from daemons.opcuad.units import eu_information
 
@@ -111,54 +112,6 @@ def variable_items(spec: VariableSpec, ns: int) -> list[ua.AddNodesItem]:
                                               ua.VariantType.ExtensionObject),
                                    ua.ObjectIds.EUInformation, ns))
     return items
-
-
-def _value_key(variant: ua.Variant) -> Any:
-    """A hashable stand-in for a Variant's value (asyncua's text and name types are not
-    hashable), or None when there is none."""
-    v = variant.Value
-    if isinstance(v, ua.LocalizedText):
-        return ("LocalizedText", v.Locale, v.Text)
-    if isinstance(v, ua.QualifiedName):
-        return ("QualifiedName", v.NamespaceIndex, v.Name)
-    if isinstance(v, list):
-        v = tuple(v)
-    try:
-        hash(v)
-    except TypeError:
-        return None
-    return (type(v).__name__, v)
-
-
-class SharedValues:
-    """One DataValue per distinct attribute value, shared by every node that has it.
-
-    asyncua gives each attribute of each node its own DataValue, Variant, StatusCode and
-    two timestamps: about 300 bytes, times 18 attributes, times every variable and
-    property.  Most are the same everywhere (node class, masks, access levels, data type,
-    value rank, display names such as THP).  asyncua never changes a DataValue in place
-    (a write assigns a new one), so nodes can share them; the timestamps go, as OPC
-    10000-4 §7.11 wants for attributes other than Value.  The Value attribute is left
-    alone: a variable's is our read callback's, a property's is its own.
-    """
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[Any, ...], ua.DataValue] = {}
-
-    def compact(self, node: Any) -> None:
-        for attr_id, attr in node.attributes.items():
-            dv = attr.value
-            if attr_id == ua.AttributeIds.Value or dv is None or dv.Value is None:
-                continue
-            var = dv.Value
-            key = _value_key(var)
-            if key is None:
-                continue
-            full = (attr_id, var.VariantType, var.is_array, key)
-            shared = self.values.get(full)
-            if shared is None:
-                shared = self.values[full] = ua.DataValue(var)
-            attr.value = shared
 
 
 class Space:
