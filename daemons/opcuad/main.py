@@ -28,6 +28,7 @@ from daemons.core.opcua_pki import (
     application_uri,
     describe,
     ensure_certificate,
+    make_certificate,
     namespace_uri,
     pki_of,
 )
@@ -36,6 +37,7 @@ from daemons.core.ring import RingDirectory, RingError
 from daemons.core.service import Availability, ServiceContext, daemon_main
 from daemons.core.tagmap import TagMap, TagMapContext, load_tagmaps, store
 from daemons.opcuad import encode, monitor, standard_space
+from daemons.opcuad.forked import ForkedJobError, run_forked
 from daemons.opcuad.history import History
 from daemons.opcuad.live import LiveValues
 from daemons.opcuad.model import build_model
@@ -88,6 +90,20 @@ class OpcuaDaemon:
         self.users = UserStore(config.paths.state_dir)
         return Accounts(self.users, self.audit, load_policy(config), config.access)
 
+    async def _certificate(self, pki: Any, log: Any) -> tuple[Any, bool]:
+        """The application certificate; on the first start its RSA key is generated in a
+        forked child (forked.py): OpenSSL keeps about 1.5 MB from doing it here."""
+        made = False
+        if not (pki.cert.is_file() and pki.key.is_file()):
+            try:
+                await run_forked(lambda: make_certificate(self.config, pki))
+                made = True
+            except ForkedJobError as exc:  # then ensure_certificate makes it here
+                log.warning("could not make the certificate in a child process",
+                            error=str(exc))
+        cert, made_here = ensure_certificate(self.config, pki)
+        return cert, made or made_here
+
     async def start(self, ctx: ServiceContext) -> None:
         cfg = self.config
         opc = cfg.opcua
@@ -95,12 +111,12 @@ class OpcuaDaemon:
             ctx.log.warning("[opcua] enabled = false: serving nothing")
             return
         site = cfg.gateway.site
-        # First, before any database or socket is open: a missing node file is built in
-        # a forked child, which should inherit as little as possible.
+        # First, before any database is open: a missing node file or certificate is made
+        # in a forked child, which should inherit as little as possible.
         self.standard_nodes = await standard_space.prepare(cfg.paths.state_dir, ctx.log)
-        self.audit = AuditLog(cfg.paths.state_dir, log=ctx.log)
         pki = pki_of(cfg)
-        cert, made = ensure_certificate(cfg, pki)
+        cert, made = await self._certificate(pki, ctx.log)
+        self.audit = AuditLog(cfg.paths.state_dir, log=ctx.log)
         info = describe(cert)
         if made:
             ctx.log.info("application certificate created", **info)

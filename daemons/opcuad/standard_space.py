@@ -9,8 +9,8 @@ is asked for and stays in a cache dict from then on, where asyncua changes it in
 (ServerStatus, NamespaceArray, the references to our site's folder).
 
 The file (`NodeFile`) is made once per asyncua/Python version (the name and the header
-say which) by a forked child process, so the daemon itself never holds the in-memory
-build: Python would not give those 54 MB back to the system after it was freed.  It is
+say which) by a forked child process (forked.py), so the daemon itself never holds the
+in-memory build: Python would not give those 54 MB back to the system after it was freed.  It is
 written under a temporary name, fsynced and renamed into place, and checked whole (magic,
 header, CRC-32) before use: a missing, truncated, corrupt or other-version file is rebuilt.
 Layout: MAGIC, header length, JSON header; the compressed pickles sorted by NodeId number;
@@ -24,12 +24,9 @@ users and audit log).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import pickle
-import select
-import signal
 import struct
 import sys
 import time
@@ -43,11 +40,12 @@ from typing import Any
 import asyncua
 from asyncua import Server, ua
 
+from daemons.opcuad.forked import FORK_TIMEOUT_S, ForkedJobError, run_forked
+
 FORMAT = 1
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 MAGIC = b"WGUANS0\n"
 PREFIX = "opcua-standard-nodes-"
-BUILD_TIMEOUT_S = 300.0  # a slow ARM gateway builds in a few seconds; a hung child is killed
 _HEAD = struct.Struct("<I")  # length of the JSON header
 _TAIL = struct.Struct("<QQI")  # index offset, node count, CRC-32 of the bytes before
 _CHUNK = 1 << 16
@@ -258,70 +256,12 @@ def build_file(path: Path) -> int:
     return len(aspace._nodes)
 
 
-def _child(path: Path, report: int) -> None:
-    """The forked builder: never returns.  Only this thread exists in the child; it does
-    not touch the parent's event loop, sockets or databases, and leaves by os._exit so
-    that no inherited finaliser or atexit handler runs twice."""
-    code = 1
+async def build_in_child(path: Path, timeout_s: float = FORK_TIMEOUT_S) -> None:
+    """Build the node file in a forked child; raises StandardSpaceError."""
     try:
-        # A signal for the child must not reach the parent's event loop through the
-        # wake-up fd it inherited, and SIGTERM (systemd stopping the unit) must end it.
-        signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        build_file(path)
-        code = 0
-    except BaseException as exc:  # everything goes to the parent's log
-        try:
-            os.write(report, f"{type(exc).__name__}: {exc}".encode()[:2000])
-        except OSError:
-            pass
-    finally:
-        os._exit(code)
-
-
-def _wait_child(pid: int, report: int, timeout_s: float) -> str:
-    """The child's error text ('' on success); kills it after `timeout_s`."""
-    message = b""
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                message = b"timed out"
-                break
-            ready, _, _ = select.select([report], [], [], min(left, 1.0))
-            if ready:
-                chunk = os.read(report, 4096)
-                if not chunk:  # EOF: the child has exited (or closed its end)
-                    break
-                message += chunk
-    finally:
-        os.close(report)
-        _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        return message.decode(errors="replace") or f"the builder exited with {code}"
-    return ""
-
-
-async def build_in_child(path: Path, timeout_s: float = BUILD_TIMEOUT_S) -> None:
-    """Build the node file in a forked child (works the same frozen and in a virtualenv:
-    no interpreter to find, nothing to import again); raises StandardSpaceError."""
-    report, child_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(report)
-        _child(path, child_end)
-    os.close(child_end)
-    try:
-        error = await asyncio.shield(asyncio.to_thread(_wait_child, pid, report, timeout_s))
-    except asyncio.CancelledError:  # stopping while it builds: do not leave it running
-        os.kill(pid, signal.SIGKILL)
-        raise
-    if error:
-        raise StandardSpaceError(error)
+        await run_forked(lambda: build_file(path), timeout_s)
+    except ForkedJobError as exc:
+        raise StandardSpaceError(str(exc)) from exc
 
 
 def _remove_stale(keep: Path) -> None:
