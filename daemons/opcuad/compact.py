@@ -4,14 +4,18 @@ For every attribute of every node (about 22 for a variable or a property) asyncu
 an AttributeValue (with its own, usually empty, dict of data-change callbacks) holding a
 DataValue, a Variant, a StatusCode and two timestamps: about 500 bytes, 10 KB a node,
 most of it the same values over and over (node class, masks, access levels, data type,
-value rank, display names such as THP).  Once asyncua has added a node, `SharedValues`
-replaces them:
+value rank, display names such as THP).  Once asyncua has added one of our nodes,
+`SharedValues` replaces every attribute but Value by a `SharedAttribute`: one per
+distinct attribute value, shared by every node that has it, holding one DataValue
+without timestamps (OPC 10000-4 §7.11 wants none for attributes other than Value).
 
-- one DataValue per distinct attribute value, shared by every node that has it.
-  asyncua never changes a DataValue in place (a write assigns a new one), so sharing is
-  safe; the timestamps go, as OPC 10000-4 §7.11 wants for attributes other than Value;
-- a `SlimAttribute` (slots, callbacks dict made on first use) instead of asyncua's
-  AttributeValue: asyncua only reads and sets its four fields.
+Sharing is sound because nothing changes those attributes after the node is made:
+clients may write the Value attribute only (writes.py answers BadNotWritable to anything
+else) and the server's own code does not write them.  Should that ever change, the
+write fails loudly (SharedAttribute refuses a new value or callback) instead of
+changing every node that shares it.  Monitored items on such an attribute are accepted;
+their callbacks are kept in the shared object, keyed by their unique handles, and never
+called since the value never changes.
 
 The Value attribute is left as asyncua made it: a variable's carries our read callback
 and the monitored items the live-value publisher walks on every change.
@@ -27,30 +31,50 @@ from asyncua import ua
 VALUE = ua.AttributeIds.Value
 
 
-class SlimAttribute:
-    """asyncua's AttributeValue with __slots__ and no dict until a callback needs one."""
+class SharedAttribute:
+    """A read-only stand-in for asyncua's AttributeValue (the four fields it uses)."""
 
-    __slots__ = ("_callbacks", "value", "value_callback", "value_setter")
+    __slots__ = ("_callbacks", "_value")
 
-    def __init__(self, value: ua.DataValue | None) -> None:
-        self.value = value
-        self.value_callback: Callable[..., ua.DataValue] | None = None
-        self.value_setter: Callable[..., None] | None = None
+    def __init__(self, value: ua.DataValue) -> None:
+        self._value = value
         self._callbacks: dict[int, Callable[..., Any]] | None = None
 
     @property
+    def value(self) -> ua.DataValue:
+        return self._value
+
+    @value.setter
+    def value(self, _: Any) -> None:
+        raise TypeError("this attribute is shared by many nodes and cannot be written")
+
+    @property
+    def value_callback(self) -> None:
+        return None
+
+    @value_callback.setter
+    def value_callback(self, callback: Any) -> None:
+        if callback is not None:
+            raise TypeError("this attribute is shared by many nodes: no value callback")
+
+    @property
+    def value_setter(self) -> None:
+        return None
+
+    @value_setter.setter
+    def value_setter(self, setter: Any) -> None:
+        if setter is not None:
+            raise TypeError("this attribute is shared by many nodes: no value setter")
+
+    @property
     def datachange_callbacks(self) -> dict[int, Callable[..., Any]]:
-        """Monitored items on this attribute (asyncua adds and pops in place)."""
+        """Monitored items on this attribute (asyncua adds and pops them by handle)."""
         if self._callbacks is None:
             self._callbacks = {}
         return self._callbacks
 
-    @datachange_callbacks.setter
-    def datachange_callbacks(self, callbacks: dict[int, Callable[..., Any]]) -> None:
-        self._callbacks = callbacks
-
     def __repr__(self) -> str:
-        return f"SlimAttribute({self.value_callback or self.value})"
+        return f"SharedAttribute({self._value})"
 
 
 def _value_key(variant: ua.Variant) -> Any:
@@ -74,28 +98,24 @@ class SharedValues:
     """Compacts nodes just added by asyncua (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self.values: dict[tuple[Any, ...], ua.DataValue] = {}
-
-    def _shared(self, attr_id: ua.AttributeIds, dv: ua.DataValue | None) -> ua.DataValue | None:
-        if dv is None or dv.Value is None or dv.StatusCode is None or not dv.StatusCode.is_good():
-            return dv
-        var = dv.Value
-        key = _value_key(var)
-        if key is None:
-            return ua.DataValue(var)  # not shared, but without the timestamps
-        full = (attr_id, var.VariantType, var.is_array, key)
-        shared = self.values.get(full)
-        if shared is None:
-            shared = self.values[full] = ua.DataValue(var)
-        return shared
+        self.attributes: dict[tuple[Any, ...], SharedAttribute] = {}
 
     def compact(self, node: Any) -> None:
-        """Replace the attributes of `node` (asyncua's NodeData) that nobody uses yet."""
+        """Share the attributes of `node` (asyncua's NodeData) other than Value."""
         attrs = node.attributes
         for attr_id, attr in list(attrs.items()):
-            if attr_id == VALUE or isinstance(attr, SlimAttribute):
+            if attr_id == VALUE or isinstance(attr, SharedAttribute):
                 continue
+            dv = attr.value
             if attr.value_callback is not None or attr.value_setter is not None \
-                    or attr.datachange_callbacks:
-                continue  # in use already: not ours to replace
-            attrs[attr_id] = SlimAttribute(self._shared(attr_id, attr.value))
+                    or attr.datachange_callbacks or dv is None or dv.Value is None:
+                continue  # in use already, or nothing to share: left as it is
+            var = dv.Value
+            key = _value_key(var)
+            if key is None or dv.StatusCode is None or not dv.StatusCode.is_good():
+                continue
+            full = (attr_id, var.VariantType, var.is_array, key)
+            shared = self.attributes.get(full)
+            if shared is None:
+                shared = self.attributes[full] = SharedAttribute(ua.DataValue(var))
+            attrs[attr_id] = shared
