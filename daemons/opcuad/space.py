@@ -10,6 +10,7 @@ with a GeneralModelChangeEvent from the Server object (OPC 10000-3 §9.32.7).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from asyncua import ua
@@ -126,12 +127,13 @@ class Space:
         self.model = AddressModel((), {})
         self.shared = SharedValues()
 
-    def _add(self, items: list[ua.AddNodesItem]) -> None:
-        # In small batches, each compacted before the next: the memory of the values
-        # replaced is reused by the next batch instead of raising the peak (RSS).
+    def _add(self, items: Iterable[ua.AddNodesItem]) -> None:
+        # In small batches, each compacted before the next is even made: the memory of
+        # the items and of the values replaced is reused by the next batch instead of
+        # raising the peak, which RSS keeps.
         add = self.iserver.node_mgt_service.add_nodes
-        for start in range(0, len(items), ADD_BATCH):
-            batch = items[start:start + ADD_BATCH]
+        it = iter(items)
+        while batch := list(islice(it, ADD_BATCH)):
             for item, res in zip(batch, add(batch), strict=True):
                 if not res.StatusCode.is_good():
                     raise RuntimeError(f"cannot add node {item.RequestedNewNodeId}: "
@@ -189,9 +191,9 @@ class Space:
             if f.node not in new_folders:
                 parent = OBJECTS if f.parent is None else ua.NodeId(f.parent, self.ns)
                 self._delete(ua.NodeId(f.node, self.ns), parent)
-        self._add([folder_item(f, self.ns) for f in model.folders if f.node not in old_folders])
+        self._add(folder_item(f, self.ns) for f in model.folders if f.node not in old_folders)
         added = [n for n, v in model.variables.items() if old.variables.get(n) != v]
-        self._add([it for n in added for it in variable_items(model.variables[n], self.ns)])
+        self._add(it for n in added for it in variable_items(model.variables[n], self.ns))
         self._hook(added)
         for name, callbacks in kept.items():
             node = self.aspace[ua.NodeId(name, self.ns)]
