@@ -98,6 +98,12 @@ def test_frozen_opcuad_serves_an_asyncua_client(image, site, tmp_path):
         found = wait_for(lambda: proc.poll() is None and asyncio.run(namespaces()), 60,
                          "the frozen opcuad's endpoint", log)
         assert "urn:wellgate:frozen protocols" in found
+        # The standard nodes come from the node file that a forked child of the frozen
+        # program built (no `python -m` in the bundle), not from an in-memory build.
+        text = log.read_text()
+        assert "OPC-UA standard address space file built" in text, text[-3000:]
+        assert "building it in memory" not in text
+        assert list((tmp_path / "state").glob("opcua-standard-nodes-*.bin"))
     finally:
         assert stop(proc) == 0, log.read_text()[-3000:]
 
