@@ -113,10 +113,17 @@ class OpcuaDaemon:
             return
         site = cfg.gateway.site
         # First, before any database is open: a missing node file or certificate is made
-        # in a forked child, which should inherit as little as possible.
-        self.standard_nodes = await standard_space.prepare(cfg.paths.state_dir, ctx.log)
+        # in a forked child, which should inherit as little as possible.  The node file
+        # (about 1.7 s to build, once) is awaited only where the server needs it: the
+        # certificate's child and the rest of the start run meanwhile.
+        nodes = asyncio.ensure_future(standard_space.prepare(cfg.paths.state_dir, ctx.log))
+        await asyncio.sleep(0)  # let it fork now, before the certificate's child
         pki = pki_of(cfg)
-        cert, made = await self._certificate(pki, ctx.log)
+        try:
+            cert, made = await self._certificate(pki, ctx.log)
+        except BaseException:
+            nodes.cancel()
+            raise
         self.audit = AuditLog(cfg.paths.state_dir, log=ctx.log)
         info = describe(cert)
         if made:
@@ -131,6 +138,7 @@ class OpcuaDaemon:
         track_channel_mode()
         self.user_manager = GatewayUsers(self._accounts(cfg, ctx.log), opc.anonymous, ctx.log)
         server = self.server = Server(user_manager=self.user_manager)
+        self.standard_nodes = await nodes
         if self.standard_nodes is not None:
             standard_space.install(server, self.standard_nodes)
         await server.init()
