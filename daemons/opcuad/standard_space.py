@@ -279,7 +279,9 @@ async def prepare(state_dir: Path, log: Any) -> NodeFile | None:
     one warning) when it cannot be made: the caller then lets asyncua build in memory."""
     path = file_path(state_dir)
     try:
-        return NodeFile(path)
+        nodes = NodeFile(path)
+        _remove_stale(path)  # e.g. a temporary left by a power cut during a build
+        return nodes
     except FileNotFoundError:
         reason = "missing"
     except (OSError, ValueError, StandardSpaceError) as exc:
@@ -288,7 +290,7 @@ async def prepare(state_dir: Path, log: Any) -> NodeFile | None:
     try:
         await build_in_child(path)
         nodes = NodeFile(path)
-    except (OSError, ValueError, StandardSpaceError) as exc:
+    except Exception as exc:  # whatever went wrong, the daemon starts without the file
         log.warning("OPC-UA standard address space file not usable; building it in memory "
                     "(about 50 MB more RSS)", path=str(path), reason=reason, error=str(exc))
         return None

@@ -60,8 +60,11 @@ def copy_to(built: Path, state: Path) -> Path:
 def test_the_file_holds_every_standard_node_and_opens_without_a_rebuild(built, tmp_path):
     path = copy_to(built, tmp_path / "state")
     (tmp_path / "state" / f"{ss.PREFIX}asyncua0.9-py3.9-p4-f1.bin").write_bytes(b"old")
+    path.with_name(path.name + ".123.tmp").write_bytes(b"left by a power cut")
     nodes, log = prepare(tmp_path / "state")
     assert nodes is not None and log.records == []  # used as it is
+    # Older versions' files and stray temporaries go.
+    assert [p.name for p in (tmp_path / "state").iterdir()] == [path.name]
     try:
         assert len(nodes) == STANDARD_NODES
         state = nodes.load(ua.NodeId(ua.ObjectIds.Server_ServerStatus_State))
