@@ -69,6 +69,11 @@ def file_path(state_dir: Path) -> Path:
                         f"-f{h['format']}.bin")
 
 
+# Where the frozen image carries a node file built by `make image` (image/wellgate.spec),
+# beside this module in the bundle; a source checkout has none and builds its own.
+IMAGE_DIR = Path(__file__).resolve().parent / "standard-nodes"
+
+
 def write_nodes(nodes: Mapping[ua.NodeId, Any], path: Path) -> None:
     """Write `nodes` (NamespaceIndex 0, numeric NodeIds) as a node file, atomically."""
     if any(k.NamespaceIndex != 0 or not isinstance(k.Identifier, int) for k in nodes):
@@ -274,9 +279,10 @@ def _remove_stale(keep: Path) -> None:
                 pass
 
 
-async def prepare(state_dir: Path, log: Any) -> NodeFile | None:
-    """The node file of `state_dir`, built first if it is missing or unusable; None (and
-    one warning) when it cannot be made: the caller then lets asyncua build in memory."""
+async def prepare(state_dir: Path, log: Any, image_dir: Path = IMAGE_DIR) -> NodeFile | None:
+    """The node file of `state_dir`, else the image's (`image_dir`), else one built now
+    into `state_dir`; None (and one warning) when it cannot be made: the caller then lets
+    asyncua build the nodes in memory."""
     path = file_path(state_dir)
     try:
         nodes = NodeFile(path)
@@ -286,6 +292,13 @@ async def prepare(state_dir: Path, log: Any) -> NodeFile | None:
         reason = "missing"
     except (OSError, ValueError, StandardSpaceError) as exc:
         reason = str(exc)
+    try:  # the frozen image's own, read-only: no build on a gateway's first start
+        return NodeFile(file_path(image_dir))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, StandardSpaceError) as exc:
+        log.warning("the image's OPC-UA standard address space file is not usable",
+                    path=str(file_path(image_dir)), error=str(exc))
     started = time.monotonic()
     try:
         await build_in_child(path)

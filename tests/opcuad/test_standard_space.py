@@ -109,6 +109,27 @@ def test_a_damaged_or_foreign_file_is_rebuilt(built, tmp_path, monkeypatch, dama
     assert [p.name for p in (tmp_path / "state").iterdir()] == [path.name]
 
 
+def test_the_images_file_is_used_when_the_state_dir_has_none(built, tmp_path):
+    image = tmp_path / "image"
+    copy_to(built, image)
+    log = Log()
+    nodes = asyncio.run(ss.prepare(tmp_path / "state", log, image))
+    assert nodes is not None and log.records == []  # no build
+    try:
+        assert nodes.path == ss.file_path(image) and len(nodes) == STANDARD_NODES
+    finally:
+        nodes.close()
+    assert not (tmp_path / "state").exists()
+    # A damaged image file: said once, and the state dir gets its own.
+    ss.file_path(image).write_bytes(b"garbage")
+    nodes = asyncio.run(ss.prepare(tmp_path / "state", log, image))
+    assert nodes is not None and nodes.path == ss.file_path(tmp_path / "state")
+    nodes.close()
+    assert [r[1] for r in log.records] == [
+        "the image's OPC-UA standard address space file is not usable",
+        "OPC-UA standard address space file built"]
+
+
 def test_a_state_dir_that_cannot_be_written_leaves_the_in_memory_build(tmp_path):
     (tmp_path / "not-a-dir").write_text("a file where the state directory should be")
     nodes, log = prepare(tmp_path / "not-a-dir" / "state")
