@@ -26,8 +26,10 @@ from daemons.core.config import GatewayConfig
 from daemons.core.history.reader import default_paths
 from daemons.core.opcua_pki import (
     application_uri,
+    der,
     describe,
     ensure_certificate,
+    make_certificate,
     namespace_uri,
     pki_of,
 )
@@ -35,7 +37,8 @@ from daemons.core.problems import ValidationError
 from daemons.core.ring import RingDirectory, RingError
 from daemons.core.service import Availability, ServiceContext, daemon_main
 from daemons.core.tagmap import TagMap, TagMapContext, load_tagmaps, store
-from daemons.opcuad import encode, monitor
+from daemons.opcuad import encode, monitor, standard_space
+from daemons.opcuad.forked import ForkedJobError, run_forked
 from daemons.opcuad.history import History
 from daemons.opcuad.live import LiveValues
 from daemons.opcuad.model import build_model
@@ -67,6 +70,7 @@ class OpcuaDaemon:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
         self.server: Server | None = None
+        self.standard_nodes: standard_space.NodeFile | None = None
         self.audit: AuditLog | None = None
         self.users: UserStore | None = None
         self.rings: RingDirectory | None = None
@@ -87,6 +91,20 @@ class OpcuaDaemon:
         self.users = UserStore(config.paths.state_dir)
         return Accounts(self.users, self.audit, load_policy(config), config.access)
 
+    async def _certificate(self, pki: Any, log: Any) -> tuple[Any, bool]:
+        """The application certificate; on the first start its RSA key is generated in a
+        forked child (forked.py): OpenSSL keeps about 1.5 MB from doing it here."""
+        made = False
+        if not (pki.cert.is_file() and pki.key.is_file()):
+            try:
+                await run_forked(lambda: make_certificate(self.config, pki))
+                made = True
+            except ForkedJobError as exc:  # then ensure_certificate makes it here
+                log.warning("could not make the certificate in a child process",
+                            error=str(exc))
+        cert, made_here = ensure_certificate(self.config, pki)
+        return cert, made or made_here
+
     async def start(self, ctx: ServiceContext) -> None:
         cfg = self.config
         opc = cfg.opcua
@@ -94,9 +112,19 @@ class OpcuaDaemon:
             ctx.log.warning("[opcua] enabled = false: serving nothing")
             return
         site = cfg.gateway.site
-        self.audit = AuditLog(cfg.paths.state_dir, log=ctx.log)
+        # First, before any database is open: a missing node file or certificate is made
+        # in a forked child, which should inherit as little as possible.  The node file
+        # (about 1.7 s to build, once) is awaited only where the server needs it: the
+        # certificate's child and the rest of the start run meanwhile.
+        nodes = asyncio.ensure_future(standard_space.prepare(cfg.paths.state_dir, ctx.log))
+        await asyncio.sleep(0)  # let it fork now, before the certificate's child
         pki = pki_of(cfg)
-        cert, made = ensure_certificate(cfg, pki)
+        try:
+            cert, made = await self._certificate(pki, ctx.log)
+        except BaseException:
+            nodes.cancel()
+            raise
+        self.audit = AuditLog(cfg.paths.state_dir, log=ctx.log)
         info = describe(cert)
         if made:
             ctx.log.info("application certificate created", **info)
@@ -110,6 +138,9 @@ class OpcuaDaemon:
         track_channel_mode()
         self.user_manager = GatewayUsers(self._accounts(cfg, ctx.log), opc.anonymous, ctx.log)
         server = self.server = Server(user_manager=self.user_manager)
+        self.standard_nodes = await nodes
+        if self.standard_nodes is not None:
+            standard_space.install(server, self.standard_nodes)
         await server.init()
         self.endpoint = f"opc.tcp://{opc.bind}:{opc.port}{opc.path}"
         server.set_endpoint(self.endpoint)
@@ -121,8 +152,12 @@ class OpcuaDaemon:
         if opc.anonymous:
             tokens.append(ua.AnonymousIdentityToken)
         server.set_identity_tokens(tokens)
-        await server.load_certificate(str(pki.cert))
-        await server.load_private_key(str(pki.key))
+        # As bytes, not paths: asyncua reads a path through anyio, whose asyncio back end
+        # and worker thread cost about 1.5 MB of RSS for two small files.
+        await server.load_certificate(der(cert), format="der")
+        key = pki.key.read_bytes()
+        await server.load_private_key(
+            key, format="pem" if key.lstrip().startswith(b"-----BEGIN") else "der")
         server.set_certificate_validator(TrustList(pki, self.audit, ctx.log))
         ns = await server.register_namespace(namespace_uri(site))
         iserver = server.iserver
@@ -143,7 +178,9 @@ class OpcuaDaemon:
                 factory.permission_ruleset = Ruleset(read_only=True)
         ctx.log.info("listening", endpoint=self.endpoint, namespace=namespace_uri(site),
                      namespace_index=ns, policies=list(opc.policies), allow_none=opc.allow_none,
-                     anonymous=opc.anonymous, nodes=len(self.space.model.variables))
+                     anonymous=opc.anonymous, nodes=len(self.space.model.variables),
+                     standard_space=str(self.standard_nodes.path) if self.standard_nodes
+                     else "in memory", nodes_in_memory=len(iserver.aspace._nodes))
         self.audit.append("system", SOURCE, "service.start", "opcuad", {"pid": os.getpid()})
 
     # -- address space -------------------------------------------------------------------
@@ -242,6 +279,8 @@ class OpcuaDaemon:
                 self.audit.close()
         if self.users is not None:
             self.users.close()
+        if self.standard_nodes is not None:
+            self.standard_nodes.close()
 
 
 def run(config: GatewayConfig) -> OpcuaDaemon:

@@ -10,11 +10,13 @@ with a GeneralModelChangeEvent from the Server object (OPC 10000-3 §9.32.7).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from asyncua import ua
 from asyncua.server.address_space import AttributeValue
 
+from daemons.opcuad.compact import SharedValues
 from daemons.opcuad.model import AddressModel, FolderSpec, VariableSpec
 from daemons.opcuad.units import eu_information
 
@@ -27,6 +29,7 @@ OBJECTS = ua.NodeId(ua.ObjectIds.ObjectsFolder)
 ORGANIZES = ua.NodeId(ua.ObjectIds.Organizes)
 HAS_PROPERTY = ua.NodeId(ua.ObjectIds.HasProperty)
 HAS_COMPONENT = ua.NodeId(ua.ObjectIds.HasComponent)
+ADD_BATCH = 32
 NUMERIC = ("SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64",
            "Float", "Double")
 
@@ -122,11 +125,20 @@ class Space:
         self.ns = ns
         self.read = read
         self.model = AddressModel((), {})
+        self.shared = SharedValues()
 
-    def _add(self, items: list[ua.AddNodesItem]) -> None:
-        for item, res in zip(items, self.iserver.node_mgt_service.add_nodes(items), strict=True):
-            if not res.StatusCode.is_good():
-                raise RuntimeError(f"cannot add node {item.RequestedNewNodeId}: {res.StatusCode}")
+    def _add(self, items: Iterable[ua.AddNodesItem]) -> None:
+        # In small batches, each compacted before the next is even made: the memory of
+        # the items and of the values replaced is reused by the next batch instead of
+        # raising the peak, which RSS keeps.
+        add = self.iserver.node_mgt_service.add_nodes
+        it = iter(items)
+        while batch := list(islice(it, ADD_BATCH)):
+            for item, res in zip(batch, add(batch), strict=True):
+                if not res.StatusCode.is_good():
+                    raise RuntimeError(f"cannot add node {item.RequestedNewNodeId}: "
+                                       f"{res.StatusCode}")
+                self.shared.compact(self.aspace[item.RequestedNewNodeId])
 
     def _hook(self, names: Iterable[str]) -> None:
         for name in names:
@@ -179,9 +191,9 @@ class Space:
             if f.node not in new_folders:
                 parent = OBJECTS if f.parent is None else ua.NodeId(f.parent, self.ns)
                 self._delete(ua.NodeId(f.node, self.ns), parent)
-        self._add([folder_item(f, self.ns) for f in model.folders if f.node not in old_folders])
+        self._add(folder_item(f, self.ns) for f in model.folders if f.node not in old_folders)
         added = [n for n, v in model.variables.items() if old.variables.get(n) != v]
-        self._add([it for n in added for it in variable_items(model.variables[n], self.ns)])
+        self._add(it for n in added for it in variable_items(model.variables[n], self.ns))
         self._hook(added)
         for name, callbacks in kept.items():
             node = self.aspace[ua.NodeId(name, self.ns)]

@@ -98,6 +98,38 @@ def test_frozen_opcuad_serves_an_asyncua_client(image, site, tmp_path):
         found = wait_for(lambda: proc.poll() is None and asyncio.run(namespaces()), 60,
                          "the frozen opcuad's endpoint", log)
         assert "urn:wellgate:frozen protocols" in found
+        # The standard nodes come from the node file `make image` put into the bundle:
+        # no build at the first start, none in memory.
+        text = log.read_text()
+        listening = next(line for line in text.splitlines() if '"listening"' in line)
+        bundled = image.dir / "_internal" / "daemons" / "opcuad" / "standard-nodes"
+        assert f'"standard_space": "{bundled}/opcua-standard-nodes-' in listening, listening
+        assert "file built" not in text and "building it in memory" not in text
+        assert not list((tmp_path / "state").glob("opcua-standard-nodes-*"))
+    finally:
+        assert stop(proc) == 0, log.read_text()[-3000:]
+
+
+def test_frozen_opcuad_builds_the_node_file_when_the_images_is_damaged(image, site, tmp_path):
+    """A forked child of the frozen program builds it (no `python -m` in the bundle)."""
+    config, _ = site
+    bundled = image.dir / "_internal" / "daemons" / "opcuad" / "standard-nodes"
+    copy = tmp_path / "image"
+    shutil.copytree(image.dir, copy, symlinks=True)
+    node_file = next((copy / bundled.relative_to(image.dir)).glob("*.bin"))
+    node_file.write_bytes(node_file.read_bytes()[:1000])  # truncated
+    log = tmp_path / "opcuad.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(copy / "opcuad"), "--config", str(config)], stdout=out,
+                                stderr=subprocess.STDOUT, cwd=tmp_path,
+                                env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    try:
+        wait_for(lambda: proc.poll() is None and '"listening"' in log.read_text(), 60,
+                 "the frozen opcuad", log)
+        text = log.read_text()
+        assert "the image's OPC-UA standard address space file is not usable" in text
+        assert "OPC-UA standard address space file built" in text, text[-3000:]
+        assert list((tmp_path / "state").glob("opcua-standard-nodes-*.bin"))
     finally:
         assert stop(proc) == 0, log.read_text()[-3000:]
 

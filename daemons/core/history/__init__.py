@@ -1,23 +1,6 @@
 """Historian: compressed per-tag history in SQLite (storage format in docs/history.md).
 
-Writing: `HistoryWriter` (one process per database).  Reading: `reader.HistoryReader`.
+Writing: `writer.HistoryWriter` (one process per database).  Reading: `reader.HistoryReader`.
+Import the module you need: this package imports none of them, so a daemon that only
+reads history (opcuad, webd) does not load the writer, retention and compaction code.
 """
-
-from .codec import CHUNK_V1, STAGING_V1, CodecError, decode_chunk, decode_staging, encode_chunk
-from .retention import RetentionPolicy, RetentionReport
-from .schema import MIGRATIONS, STAGING_BLOCK
-from .writer import HistoryWriter
-
-__all__ = [
-    "CHUNK_V1",
-    "MIGRATIONS",
-    "STAGING_BLOCK",
-    "STAGING_V1",
-    "CodecError",
-    "HistoryWriter",
-    "RetentionPolicy",
-    "RetentionReport",
-    "decode_chunk",
-    "decode_staging",
-    "encode_chunk",
-]

@@ -21,11 +21,11 @@ Everything is lossless: a decoded chunk equals the encoded arrays bit for bit.
 from __future__ import annotations
 
 import struct
+from functools import cache
+from types import ModuleType
+from typing import Any
 
 import numpy as np
-import pcodec
-import zstandard
-from pcodec import standalone
 
 CHUNK_V1 = 1  # the codec id stored in chunks.codec
 CHUNK_FAST = 4  # the same layout, values encoded for speed (to be compacted)
@@ -38,7 +38,30 @@ _RUNS, _PCO_I64, _PCO_F64, _PCO_F32, _PCO_U32, _DELTA_ZSTD = 1, 2, 3, 4, 5, 6
 _INT_KINDS = ("int", "float")
 # Runs beat pcodec only while they are few; above this share of the count use pcodec.
 _RUNS_SHARE = 16
-_PCO_CONFIG = pcodec.ChunkConfig()
+
+
+# pcodec and zstandard are imported on first use, not with this module: a daemon that
+# only reads the ring (opcuad, webd until someone asks for a trend) would otherwise hold
+# their extension modules, about 1.7 MB of RSS, without decoding a single chunk.
+@cache
+def _zstd() -> ModuleType:
+    import zstandard
+
+    return zstandard
+
+
+@cache
+def _pco() -> tuple[Any, Any]:
+    """(pcodec.standalone, the ChunkConfig every column is compressed with)."""
+    import pcodec
+    from pcodec import standalone
+
+    return standalone, pcodec.ChunkConfig()
+
+
+def _pco_compress(values: np.ndarray) -> bytes:
+    standalone, config = _pco()
+    return bytes(standalone.simple_compress(values, config))
 _ZSTD_CHUNK_LEVEL = 6  # 19: 6 % smaller analog chunks, twice the ingest CPU (bench)
 
 
@@ -73,7 +96,7 @@ def _delta_zstd(values: np.ndarray, level: int = _ZSTD_CHUNK_LEVEL) -> bytes | N
         return None
     width = 1 if top < 1 << 8 else 2 if top < 1 << 16 else 4
     packed = z.astype({1: np.uint8, 2: np.uint16, 4: np.uint32}[width]).tobytes()
-    body = zstandard.ZstdCompressor(level=level, write_checksum=False,
+    body = _zstd().ZstdCompressor(level=level, write_checksum=False,
                                     write_content_size=True).compress(packed)
     return struct.pack("<qB", int(values[0]), width) + body
 
@@ -82,7 +105,7 @@ def _encode_column(values: np.ndarray, dtype: type, pco_method: int) -> bytes:
     run_values, lengths = _runs(values)
     if len(lengths) * _RUNS_SHARE <= len(values):
         return _section(_RUNS, _runs_payload(run_values.astype(dtype, copy=False), lengths))
-    pco = bytes(standalone.simple_compress(values, _PCO_CONFIG))
+    pco = _pco_compress(values)
     if dtype is np.int64 and len(values) > 1:
         # Neither wins everywhere (bench/history.py): pcodec on drifting or trending
         # signals, delta + zstd on small-step ones; try both once per chunk, keep the smaller.
@@ -98,7 +121,7 @@ def _encode_ts(ts: np.ndarray) -> bytes:
     if len(lengths) * _RUNS_SHARE <= max(len(ts), 1):
         payload = struct.pack("<q", int(ts[0])) + _runs_payload(run_values, lengths)
         return _section(_RUNS, payload)
-    return _section(_PCO_I64, bytes(standalone.simple_compress(ts, _PCO_CONFIG)))
+    return _section(_PCO_I64, _pco_compress(ts))
 
 
 def encode_chunk(ts_ns: np.ndarray, values: np.ndarray, quality: np.ndarray,
@@ -135,7 +158,7 @@ def encode_chunk(ts_ns: np.ndarray, values: np.ndarray, quality: np.ndarray,
             if len(lengths) * _RUNS_SHARE <= n:
                 vsec = _section(_RUNS, _runs_payload(run_values, lengths))
             else:
-                vsec = _section(_PCO_F32, bytes(standalone.simple_compress(v32, _PCO_CONFIG)))
+                vsec = _section(_PCO_F32, _pco_compress(v32))
         else:
             vsec = _encode_column(v, np.float64, _PCO_F64)
     qruns, qlengths = _runs(q)
@@ -179,8 +202,8 @@ def _decode_column(method: int, payload: memoryview, dtype: type, n: int) -> np.
     if method == _DELTA_ZSTD:
         first, width = struct.unpack_from("<qB", payload, 0)
         try:
-            raw = zstandard.ZstdDecompressor().decompress(bytes(payload[9:]))
-        except zstandard.ZstdError as exc:
+            raw = _zstd().ZstdDecompressor().decompress(bytes(payload[9:]))
+        except _zstd().ZstdError as exc:
             raise CodecError(f"chunk column damaged: {exc}") from exc
         if len(raw) != (n - 1) * width:
             raise CodecError("delta column length differs from the chunk's count")
@@ -192,7 +215,7 @@ def _decode_column(method: int, payload: memoryview, dtype: type, n: int) -> np.
         out[1:] += first
         return out
     if method in (_PCO_I64, _PCO_F64, _PCO_F32, _PCO_U32):
-        out = np.asarray(standalone.simple_decompress(bytes(payload))).astype(dtype, copy=False)
+        out = np.asarray(_pco()[0].simple_decompress(bytes(payload))).astype(dtype, copy=False)
         if len(out) != n:
             raise CodecError("pcodec column length differs from the chunk's count")
         return out
@@ -258,7 +281,7 @@ def encode_staging(series_ids: np.ndarray, ts_ns: np.ndarray, values: np.ndarray
     dts = np.diff(ts, prepend=0)
     q = np.ascontiguousarray(quality, dtype=np.uint32)
     raw = b"".join((_transpose(dsid), _transpose(dts), _transpose(vx), _transpose(q)))
-    body = zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(raw)
+    body = _zstd().ZstdCompressor(level=_ZSTD_LEVEL).compress(raw)
     return STAGING_V1, _STAGE_HEAD.pack(_STAGE_MAGIC, int(is_float), n) + body
 
 
@@ -271,9 +294,9 @@ def decode_staging(codec: int, blob: bytes) -> tuple[np.ndarray, np.ndarray, np.
     if magic != _STAGE_MAGIC:
         raise CodecError("not a staging batch")
     try:
-        raw = zstandard.ZstdDecompressor().decompress(blob[_STAGE_HEAD.size:],
+        raw = _zstd().ZstdDecompressor().decompress(blob[_STAGE_HEAD.size:],
                                                       max_output_size=n * 24)
-    except zstandard.ZstdError as exc:
+    except _zstd().ZstdError as exc:
         raise CodecError(f"staging batch damaged: {exc}") from exc
     if len(raw) != n * 24:
         raise CodecError("staging batch has the wrong size")

@@ -22,11 +22,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import sqlite_utils
-
 from ..problems import Problem, ValidationError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 Apply = str | Callable[[sqlite3.Connection], None]
 
@@ -226,4 +228,8 @@ def durable(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def utils_db(conn: sqlite3.Connection) -> sqlite_utils.Database:
     """sqlite-utils on the same connection (table creation, bulk inserts, upserts)."""
+    # Imported here, not at the top: sqlite-utils pulls in click and pluggy, 3.4 MB of
+    # RSS in every daemon that opens a database, and no daemon calls this today.
+    import sqlite_utils
+
     return sqlite_utils.Database(conn)
