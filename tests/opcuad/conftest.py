@@ -28,6 +28,7 @@ from daemons.core.history.writer import HistoryWriter
 from daemons.core.quality import Quality
 from daemons.core.ring import RingWriter, SlotSpec
 from daemons.core.tagmap import store
+from tests import site_toml
 from tests.fake_daemon import FakeDaemon
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,47 +55,10 @@ def free_port() -> int:
 
 
 def gateway_toml(port: int, extra: str = "") -> str:
-    return f"""\
-[gateway]
-site = "{SITE}"
-language = "en"
-
-[paths]
-runtime_dir = "run"
-state_dir = "state"
-tagmap_dir = "tagmaps"
-
-[opcua]
-bind = "127.0.0.1"
-port = {port}
-poll_ms = 100
-history_max_values = 100
-{extra}
-[service.opcuad]
-metrics_port = 0
-
-[[well]]
-id = "W101"
-field = "Lagunillas"
-type = "rod_pump"
-
-[[well]]
-id = "B201"
-field = "Bachaquero"
-type = "flowing"
-
-[[device]]
-name = "rtu1"
-protocol = "modbus-tcp"
-host = "127.0.0.1"
-port = 1502
-unit = 1
-
-[access]
-password_min_length = 10
-lockout_failures = 3
-lockout_minutes = 15
-"""
+    opcua = (f'[opcua]\nbind = "127.0.0.1"\nport = {port}\npoll_ms = 100\n'
+             f"history_max_values = 100\n{extra}")
+    return site_toml.gateway_toml(SITE, opcua, "[service.opcuad]\nmetrics_port = 0\n",
+                                  site_toml.TWO_WELLS, site_toml.DEVICE, site_toml.access())
 
 
 def make_client_cert(root: Path, name: str) -> tuple[Path, Path]:

@@ -24,45 +24,12 @@ from daemons.core.tagmap import store
 from daemons.webd.app import WebState, build_app
 from daemons.webd.auth import Gatekeeper, Worker
 from daemons.webd.data import Api
+from tests import site_toml
 from tests.fake_daemon import FakeDaemon  # noqa: F401  (webd's tests import it from here)
 
-GATEWAY = """\
-[gateway]
-site = "webd test pad"
-language = "en"
-
-[paths]
-runtime_dir = "run"
-state_dir = "state"
-tagmap_dir = "tagmaps"
-
-[web]
-bind = "127.0.0.1"
-port = 0
-
-[[well]]
-id = "W101"
-field = "Lagunillas"
-type = "rod_pump"
-
-[[well]]
-id = "B201"
-field = "Bachaquero"
-type = "flowing"
-
-[[device]]
-name = "rtu1"
-protocol = "modbus-tcp"
-host = "127.0.0.1"
-port = 1502
-unit = 1
-
-[access]
-password_min_length = 10
-lockout_failures = 3
-lockout_minutes = 15
-permissions = "site-permissions.csv"
-"""
+WEB = '[web]\nbind = "127.0.0.1"\nport = 0\n'
+GATEWAY = site_toml.gateway_toml("webd test pad", WEB, site_toml.TWO_WELLS, site_toml.DEVICE,
+                                 site_toml.access("site-permissions.csv"))
 # The site's rows over the shipped matrix: contractors here may read nothing of production
 # or alarms, so the read endpoints have a role to refuse.
 SITE_PERMISSIONS = """\

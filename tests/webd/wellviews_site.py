@@ -20,39 +20,14 @@ from daemons.core.quality import Quality
 from daemons.core.ring import RingWriter, SlotSpec
 from daemons.core.tagmap import store
 from daemons.core.welltests import WellTestStore
+from tests import site_toml
 
-from .conftest import FAST, PASSWORD, SITE_PERMISSIONS, USERS
+from .conftest import FAST, PASSWORD, SITE_PERMISSIONS, USERS, WEB
 
 NS = 1_000_000_000
 CARD_POINTS = 40
 
-GATEWAY = """\
-[gateway]
-site = "well views test pad"
-language = "en"
-
-[paths]
-runtime_dir = "run"
-state_dir = "state"
-tagmap_dir = "tagmaps"
-
-[web]
-bind = "127.0.0.1"
-port = 0
-
-[[device]]
-name = "rtu1"
-protocol = "modbus-tcp"
-host = "127.0.0.1"
-port = 1502
-unit = 1
-
-[access]
-password_min_length = 10
-lockout_failures = 3
-lockout_minutes = 15
-permissions = "site-permissions.csv"
-
+WELLS = """\
 [[well]]
 id = "W101"
 name = "LL-0101"
@@ -155,6 +130,8 @@ id = "B201"
 field = "Bachaquero"
 type = "flowing"
 """
+GATEWAY = site_toml.gateway_toml("well views test pad", WEB, site_toml.DEVICE,
+                                 site_toml.access("site-permissions.csv"), WELLS)
 
 # tag, well, role, units, live value (None: an array)
 TAGS = [
