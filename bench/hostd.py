@@ -30,8 +30,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import psycopg.conninfo
 
 TREE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TREE))
@@ -71,12 +73,20 @@ class QuietLog:
 
 
 class Database:
-    def __init__(self) -> None:
+    """A fresh database on the server of *admin* (a DSN to its `postgres` database);
+    *storage*: hostd's `timescaledb` setting (auto: a hypertable where TimescaleDB is
+    preloaded, else daily partitions; off: partitions)."""
+
+    def __init__(self, admin: str = ADMIN, storage: str = "auto") -> None:
         self.name = f"hostd_bench_{uuid.uuid4().hex[:8]}"
-        self.admin = psycopg.connect(ADMIN, autocommit=True)
+        self.admin = psycopg.connect(admin, autocommit=True)
         self.admin.execute(f'CREATE DATABASE "{self.name}"')
-        self.dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={self.name}"
+        self.dsn = psycopg.conninfo.make_conninfo(admin, dbname=self.name)
+        self.storage = storage
         self.roles: list[str] = []
+
+    def section(self, **kw: Any) -> DatabaseSection:
+        return DatabaseSection(dsn=self.dsn, timescaledb=self.storage, **kw)
 
     def tenant(self, group: str) -> Tenant:
         schema = f"b_{group}"
@@ -123,7 +133,7 @@ def encoded(births, data):
 
 def bench_baseline(db: Database, tenant: Tenant, n: int, t0: int) -> float:
     with psycopg.connect(db.dsn) as conn:
-        store = SampleStore(conn, DatabaseSection(dsn=db.dsn))
+        store = SampleStore(conn, db.section())
         store.provision([tenant])
         from daemons.hostd.store import BirthOp
         ref = MetricRef(tenant.schema, "base", None, "x", 1, 10)
@@ -142,7 +152,7 @@ def bench_baseline(db: Database, tenant: Tenant, n: int, t0: int) -> float:
 def bench_store(db: Database, tenant: Tenant, n: int, t0: int) -> tuple[float, float]:
     from daemons.hostd.store import BirthOp
     with psycopg.connect(db.dsn) as conn:
-        store = SampleStore(conn, DatabaseSection(dsn=db.dsn))
+        store = SampleStore(conn, db.section())
         store.provision([tenant])
         refs = [MetricRef(tenant.schema, "store", None, f"m{i}", i, 10) for i in range(100)]
         store.birth(BirthOp(tenant.schema, "store", None, t0, refs, bdseq=0))
@@ -161,7 +171,7 @@ def bench_store(db: Database, tenant: Tenant, n: int, t0: int) -> tuple[float, f
 def run_pipeline(db: Database, tenant: Tenant, births, data,
                  raw=None) -> tuple[float, int, float, float]:
     """(samples/s, new rows, hostd CPU s, PostgreSQL backend CPU s)."""
-    writer = Writer(DatabaseSection(dsn=db.dsn, flush_ms=100, batch_max=20_000,
+    writer = Writer(db.section(flush_ms=100, batch_max=20_000,
                                     max_buffer_samples=50_000_000), (tenant,), QuietLog())
     writer.start()
     writer.ready.wait(30)
@@ -212,6 +222,7 @@ def bench_mqtt(db: Database, tenant: Tenant, raw,
     cfg.write_text(f'[hostd]\nhost_id = "bench"\nrebirth_min_interval_s = 3600\n'
                    f'metrics_port = 0\n[mqtt]\n'
                    f'port = {port}\n[database]\ndsn = "{db.dsn}"\nbatch_max = 20000\n'
+                   f'timescaledb = "{db.storage}"\n'
                    f'flush_ms = 100\nmax_buffer_samples = 50000000\n[[tenant]]\n'
                    f'group_id = "{tenant.group_id}"\nschema = "{tenant.schema}"\n'
                    f'reader_role = "{tenant.reader_role}"\n')
@@ -270,14 +281,31 @@ def bench_mqtt(db: Database, tenant: Tenant, raw,
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def bytes_per_sample(db: Database, tenant: Tenant) -> tuple[float, float, float, int]:
+def bytes_per_sample(db: Database, tenant: Tenant) -> tuple[float, float, float, int, str]:
+    """Bytes on disk per stored sample (every partition or chunk: heap, TOAST, indexes) and
+    the storage hostd chose for the tenant."""
     with psycopg.connect(db.dsn, autocommit=True) as conn:
+        storage = conn.execute("SELECT storage FROM hostd.tenants WHERE group_id = %s",
+                               (tenant.group_id,)).fetchone()[0]
         conn.execute(f"VACUUM ANALYZE {tenant.schema}.samples")
         heap, index, rows = conn.execute(
             "SELECT sum(pg_table_size(inhrelid)), sum(pg_indexes_size(inhrelid)), "
             f"(SELECT count(*) FROM {tenant.schema}.samples) FROM pg_inherits WHERE "
             "inhparent = %s::regclass", (f"{tenant.schema}.samples",)).fetchone()
-    return (heap + index) / rows, heap / rows, index / rows, rows
+    return (heap + index) / rows, heap / rows, index / rows, rows, storage
+
+
+def compressed_bytes_per_sample(db: Database, tenant: Tenant) -> float:
+    """A TimescaleDB tenant's bytes on disk per sample once its chunks are compressed
+    (what its compression policy does after compress_after_days): hypertable_size counts
+    the chunks, their compressed tables, TOAST and indexes."""
+    table = f"{tenant.schema}.samples"
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("SELECT compress_chunk(c, if_not_compressed => true) FROM "
+                     "show_chunks(%s::regclass) c", (table,))
+        size, rows = conn.execute(f"SELECT hypertable_size(%s::regclass), "
+                                  f"(SELECT count(*) FROM {table})", (table,)).fetchone()
+    return size / rows
 
 
 def insert_rate(quick: bool = False, nodes: int = 10, tags: int = 200) -> dict[str, float]:
@@ -305,11 +333,17 @@ def main() -> None:
     ap.add_argument("--tags", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=100)
     ap.add_argument("--quick", action="store_true", help="a fifth of the rounds")
+    ap.add_argument("--admin-dsn", default=ADMIN,
+                    help="the server to measure on (its postgres database; default the local "
+                    "one): e.g. a cluster preloading TimescaleDB")
+    ap.add_argument("--timescaledb", choices=("auto", "off"), default="auto",
+                    help="hostd's storage setting: auto = a hypertable where TimescaleDB is "
+                    "preloaded, off = daily partitions")
     args = ap.parse_args()
     rounds = max(5, args.rounds // 5) if args.quick else args.rounds
     n = args.nodes * args.tags * rounds
     t0 = (int(time.time()) - 2 * rounds) * 1000
-    db = Database()
+    db = Database(args.admin_dsn, args.timescaledb)
     try:
         print(f"hostd → PostgreSQL ({args.nodes} nodes × {args.tags} tags × {rounds} rounds "
               f"= {n:,} samples per run; target ≥ 100,000 samples/s)")
@@ -336,9 +370,12 @@ def main() -> None:
               f"({inserted:,} rows; CPU per sample: hostd {per_sample_us(me, n)}, "
               f"PostgreSQL {per_sample_us(pg, n)} → {bound:,.0f} samples/s with a free core "
               "each)")
-        total, heap, index, rows = bytes_per_sample(db, tenant2)
+        total, heap, index, rows, storage = bytes_per_sample(db, tenant2)
         print(f"  bytes per sample in PostgreSQL           : {total:>10.1f} B "
-              f"(heap {heap:.1f} + indexes {index:.1f}; {rows:,} rows)")
+              f"(heap {heap:.1f} + indexes {index:.1f}; {rows:,} rows; storage {storage})")
+        if storage == "timescaledb":
+            print(f"  … its chunks compressed (TimescaleDB)    : "
+                  f"{compressed_bytes_per_sample(db, tenant2):>10.1f} B")
         tenant3 = db.tenant("mqtt")
         rate, got, host_cpu, broker_cpu = bench_mqtt(db, tenant3, encoded(births, data),
                                                      n + args.nodes * args.tags)
