@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .forward import LiveSample
+from .forward import LiveSample, fast_samples
 
 MAX_HELD = 200_000  # samples: sent early past this (memory stays bounded at any rate)
 
@@ -41,6 +41,7 @@ class LiveBatch:
         self.samples: list[LiveSample] = []
         self.fast: list[Fast] = []
         self.since: float | None = None  # monotonic time the oldest held sample came
+        self.oldest_ms: int | None = None  # its sample time (the catch-up watermark's)
         self.held = 0
 
     def __len__(self) -> int:
@@ -55,13 +56,19 @@ class LiveBatch:
         later = [s for s in samples if not urgent_of[s[0]]]
         idx, ts, vals = fast
         urgent = urgent_of[idx]
-        if later or (~urgent).any():
+        keep = ~urgent
+        kept = int(keep.sum())
+        if later or kept:
             if self.since is None:
                 self.since = now
+            found = [min(s[1] for s in later)] if later else []
+            if kept:
+                self.fast.append((idx[keep], ts[keep], vals[keep]))
+                found.append(int(ts[keep].min()))
             self.samples += later
-            if (~urgent).any():
-                self.fast.append((idx[~urgent], ts[~urgent], vals[~urgent]))
-            self.held += len(later) + int((~urgent).sum())
+            self.held += len(later) + kept
+            self.oldest_ms = min(found) if self.oldest_ms is None else \
+                min(self.oldest_ms, *found)
         out_fast: Fast = (idx[urgent], ts[urgent], vals[urgent])
         if self.since is not None and (now - self.since >= self.seconds
                                        or self.held >= MAX_HELD):
@@ -74,8 +81,7 @@ class LiveBatch:
         plain samples before its fast ones in a payload: when both are held they become one
         list in time order, so each metric's values stay in time order in the payload (a
         host that keeps the last value it reads must read the newest last)."""
-        samples, fast = self.samples, _concat(self.fast)
-        self.samples, self.fast, self.since, self.held = [], [], None, 0
+        samples, fast = self._take()
         if samples and len(fast[0]):
             idx, ts, vals = fast
             samples = sorted(samples + [(i, t, self.typed(i, v), 0) for i, t, v in zip(
@@ -86,16 +92,16 @@ class LiveBatch:
     def drain_as_samples(self) -> list[LiveSample]:
         """Everything held as plain samples (quality Good for the fast ones), for the
         outbox."""
-        samples, fast = self.samples, _concat(self.fast)
-        self.samples, self.fast, self.since, self.held = [], [], None, 0
-        idx, ts, vals = fast
-        return samples + list(zip(idx.tolist(), ts.tolist(), vals.tolist(),
-                                  [0] * len(idx), strict=True))
+        samples, fast = self._take()
+        return samples + fast_samples(*fast)
 
     def oldest_ts_ms(self) -> int | None:
-        found = [min(s[1] for s in self.samples)] if self.samples else []
-        found += [int(f[1].min()) for f in self.fast if len(f[1])]
-        return min(found) if found else None
+        return self.oldest_ms
+
+    def _take(self) -> tuple[list[LiveSample], Fast]:
+        samples, fast = self.samples, _concat(self.fast)
+        self.samples, self.fast, self.since, self.oldest_ms, self.held = [], [], None, None, 0
+        return samples, fast
 
 
 def _ts(sample: LiveSample) -> int:

@@ -26,6 +26,12 @@ import numpy as np
 LiveSample = tuple[int, int, Any, int]  # metric index, ts_ms, value, quality
 
 
+def fast_samples(idx: np.ndarray, ts_ms: np.ndarray, values: np.ndarray) -> list[LiveSample]:
+    """Hot-path arrays (Good live scalars) as samples, e.g. for the outbox."""
+    return list(zip(idx.tolist(), ts_ms.tolist(), values.tolist(), [0] * len(idx),
+                    strict=True))
+
+
 class Rbe:
     def __init__(self, deadband: np.ndarray, heartbeat: np.ndarray,
                  always: np.ndarray | None = None, relative: np.ndarray | None = None
@@ -121,8 +127,7 @@ class RollingWindow:
         for e in self.entries:
             live.extend(e.live)
             if e.fast is not None:
-                live.extend(zip(e.fast[0].tolist(), e.fast[1].tolist(), e.fast[2].tolist(),
-                                [0] * len(e.fast[0]), strict=True))
+                live.extend(fast_samples(*e.fast))
         self.entries.clear()
         self.inflight.clear()
         return live

@@ -29,7 +29,7 @@ from daemons.core.sparkplug import DataType, Topic
 from .batch import LiveBatch
 from .catalog import NODE, OWN_RING, build_catalog, to_value
 from .commands import decide
-from .forward import LiveSample, Rbe, RollingWindow
+from .forward import LiveSample, Rbe, RollingWindow, fast_samples
 from .outbox import LANE_ALARMS, LANE_CALC, LANE_TRENDS
 from .session import EdgeSession
 
@@ -226,9 +226,7 @@ class Publisher:
                 self.last_node_metrics = now
                 self._send(*self.session.node_status(self.node_values(), now_ms))
         else:
-            if len(fidx):
-                samples += zip(fidx.tolist(), fts.tolist(), fvals.tolist(),
-                               [0] * len(fidx), strict=True)
+            samples += fast_samples(fidx, fts, fvals)
             self._drain_batch()
             if samples:
                 self._keep(samples)
@@ -288,8 +286,7 @@ class Publisher:
         born = np.array([not d or d in self.born_devices for d in self.dev_names])
         ok = born[self.dev_of[idx]]
         if not ok.all():  # after a DDEATH: kept, replayed after the DBIRTH
-            self._keep(list(zip(idx[~ok].tolist(), ts_ms[~ok].tolist(),
-                                values[~ok].tolist(), [0] * int((~ok).sum()), strict=True)))
+            self._keep(fast_samples(idx[~ok], ts_ms[~ok], values[~ok]))
             idx, ts_ms, values = idx[ok], ts_ms[ok], values[ok]
         if not len(idx):
             self._send_groups(groups, now_ms)
