@@ -19,7 +19,6 @@ from daemons.core.sparkplug import (
     DataType,
     add_metric,
     build_topic,
-    compress,
     encode_payload,
     new_payload,
     next_seq,
@@ -68,14 +67,7 @@ class EdgeSession:
         """Compressed when configured and when it shrinks the payload: a small DDATA grows
         under DEFLATE (the outer payload's uuid and algorithm metric), and a host tells the
         two apart by the uuid (the spec's convention), so each message takes the smaller."""
-        plain = encode_payload(payload)
-        if self.compression is None:
-            return plain
-        packed = compress(plain, self.compression,
-                          seq=payload.seq if payload.HasField("seq") else None,
-                          timestamp_ms=payload.timestamp if payload.HasField("timestamp")
-                          else None)
-        return packed if len(packed) < len(plain) else plain
+        return encode_payload(payload, self.compression, smaller_only=True)
 
     def ndeath(self, bdseq: int, now_ms: int) -> tuple[str, bytes]:
         """The NDEATH (the Will, and the message before an intentional disconnect)."""

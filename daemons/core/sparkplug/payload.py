@@ -112,12 +112,17 @@ def read_metric(m: Metric, datatype: int | None = None) -> MetricValue:
         properties=props)
 
 
-def encode_payload(payload: Payload, compression: str | None = None) -> bytes:
+def encode_payload(payload: Payload, compression: str | None = None, *,
+                   smaller_only: bool = False) -> bytes:
+    """The wire bytes, compressed by the spec's convention when *compression* is given
+    (with *smaller_only*, only if that shrinks them: a host tells by the uuid)."""
     raw = payload.SerializeToString()
     if compression is None:
         return raw
-    return compress(raw, compression, seq=payload.seq if payload.HasField("seq") else None,
-                    timestamp_ms=payload.timestamp if payload.HasField("timestamp") else None)
+    packed = compress(raw, compression, seq=payload.seq if payload.HasField("seq") else None,
+                      timestamp_ms=payload.timestamp if payload.HasField("timestamp")
+                      else None)
+    return raw if smaller_only and len(packed) >= len(raw) else packed
 
 
 def compress(raw: bytes, algorithm: str = "DEFLATE", *, seq: int | None = None,
