@@ -110,7 +110,10 @@ class CardMemory:
                 if newest is not None and ts_ns < newest["last_ns"]:
                     pass  # read before another look (thread or view) kept a newer card
                 elif not (new_load or new_pos):
-                    newest["last_ns"] = max(newest["last_ns"], ts_ns)  # re-published
+                    # re-published.  Only the older stamp is proven: a look between the
+                    # two writes of a new stroke whose positions match the last stroke's
+                    # sees a new stamp on an unchanged array and the old load.
+                    newest["last_ns"] = max(newest["last_ns"], min(pos[1], load[1]))
                 elif pos[1] == load[1] or (new_load and new_pos):
                     # both arrays of the new stroke are in (acqd publishes them one after
                     # the other: a half-new card is left for the next look)
