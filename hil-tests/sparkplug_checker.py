@@ -103,6 +103,12 @@ class Recorder:
         async def _stop() -> None:
             if self._client is not None:
                 await self._client.disconnect()
+            # gmqtt's reconnect after a broker outage sleeps in a task of its own, which
+            # disconnect() leaves pending ("Task was destroyed but it is pending!").
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         try:
             asyncio.run_coroutine_threadsafe(_stop(), self._loop).result(5)
@@ -110,6 +116,8 @@ class Recorder:
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def snapshot(self) -> list[Msg]:
         with self._lock:
