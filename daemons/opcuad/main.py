@@ -41,6 +41,7 @@ from daemons.opcuad import encode, monitor, standard_space
 from daemons.opcuad.forked import ForkedJobError, run_forked
 from daemons.opcuad.history import History
 from daemons.opcuad.live import LiveValues
+from daemons.opcuad.logins import OffLoopPasswords, check_passwords_off_loop
 from daemons.opcuad.model import build_model
 from daemons.opcuad.security import SOURCE, GatewayUsers, TrustList, track_channel_mode
 from daemons.opcuad.space import Space
@@ -78,6 +79,7 @@ class OpcuaDaemon:
         self.space: Space | None = None
         self.writes: Writes | None = None
         self.user_manager: GatewayUsers | None = None
+        self.passwords = OffLoopPasswords()  # one login thread for the daemon's life
         self.tagmap: TagMap | None = None
         self.tagmap_version = -2
         self.ring_names: tuple[str, ...] = ()
@@ -89,7 +91,8 @@ class OpcuaDaemon:
         if self.users is not None:
             self.users.close()
         self.users = UserStore(config.paths.state_dir)
-        return Accounts(self.users, self.audit, load_policy(config), config.access)
+        return Accounts(self.users, self.audit, load_policy(config), config.access,
+                        hasher=self.passwords)
 
     async def _certificate(self, pki: Any, log: Any) -> tuple[Any, bool]:
         """The application certificate; on the first start its RSA key is generated in a
@@ -136,6 +139,7 @@ class OpcuaDaemon:
         monitor.install()
         encode.install()
         track_channel_mode()
+        check_passwords_off_loop()
         self.user_manager = GatewayUsers(self._accounts(cfg, ctx.log), opc.anonymous, ctx.log)
         server = self.server = Server(user_manager=self.user_manager)
         self.standard_nodes = await nodes
@@ -281,6 +285,7 @@ class OpcuaDaemon:
             self.users.close()
         if self.standard_nodes is not None:
             self.standard_nodes.close()
+        self.passwords.close()
 
 
 def run(config: GatewayConfig) -> OpcuaDaemon:

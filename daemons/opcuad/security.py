@@ -18,6 +18,7 @@ from asyncua.crypto.permission_rules import UserRole
 from cryptography import x509
 
 from daemons.core.opcua_pki import Pki, der, thumbprint, trusted_thumbprints
+from daemons.opcuad.logins import Dispatch, OffLoopPasswords, wrap_dispatch
 
 SOURCE = "opcua"  # the audit log's word for opcuad
 # The security mode of the channel a request came on, set around each request (below):
@@ -29,21 +30,19 @@ CHANNEL_MODE: contextvars.ContextVar[ua.MessageSecurityMode] = contextvars.Conte
 
 def track_channel_mode() -> None:
     """Wrap asyncua's per-request dispatch so CHANNEL_MODE holds the channel's mode."""
-    from asyncua.server import uaprocessor
 
-    original = uaprocessor.UaProcessor._process_message
-    if getattr(original, "wellgate_tracked", False):
-        return
+    def wrap(original: Dispatch) -> Dispatch:
+        async def process(self: Any, typeid: Any, requesthdr: Any, seqhdr: Any,
+                          body: Any) -> Any:
+            token = CHANNEL_MODE.set(self._connection.security_policy.Mode)
+            try:
+                return await original(self, typeid, requesthdr, seqhdr, body)
+            finally:
+                CHANNEL_MODE.reset(token)
 
-    async def process(self: Any, typeid: Any, requesthdr: Any, seqhdr: Any, body: Any) -> Any:
-        token = CHANNEL_MODE.set(self._connection.security_policy.Mode)
-        try:
-            return await original(self, typeid, requesthdr, seqhdr, body)
-        finally:
-            CHANNEL_MODE.reset(token)
+        return process
 
-    process.wellgate_tracked = True  # type: ignore[attr-defined]
-    uaprocessor.UaProcessor._process_message = process  # type: ignore[method-assign]
+    wrap_dispatch("channel mode", wrap)
 
 
 class TrustList:
@@ -96,3 +95,16 @@ class GatewayUsers:
             self.log.info("login refused", user=username, code=result.code)
             return None
         return UaUser(role=UserRole.User, name=result.user.name)
+
+    async def precheck(self, username: str, password: str) -> tuple[str, str, bool] | None:
+        """The password's check made on the login thread (logins.py) before asyncua asks
+        get_user; None where the login will not check it (a locked-out user)."""
+        hasher = self.accounts.hasher
+        if not isinstance(hasher, OffLoopPasswords):
+            return None
+        rec = self.accounts.users.get(username)
+        if rec is None or rec.password_hash is None:
+            return await hasher.check(None, password)
+        if rec.locked_until_ns > self.accounts.clock():
+            return None
+        return await hasher.check(rec.password_hash, password)
