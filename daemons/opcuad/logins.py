@@ -21,7 +21,7 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncua import ua
 from asyncua.ua.ua_binary import struct_from_binary
@@ -32,8 +32,7 @@ from daemons.core.access.passwords import CURRENT, HashParams, Passwords
 PRECHECKED: contextvars.ContextVar[tuple[str, str, bool] | None] = contextvars.ContextVar(
     "opcua_prechecked_password", default=None)
 _UNKNOWN = ""
-# UaProcessor._process_message(self, typeid, requesthdr, seqhdr, body)
-Dispatch = Callable[[Any, Any, Any, Any, Any], Awaitable[Any]]
+T = TypeVar("T")
 
 
 class OffLoopPasswords(Passwords):
@@ -95,16 +94,27 @@ def username_login(proc: Any, requesthdr: Any, body: Any) -> tuple[str, str] | N
     return username, password
 
 
-def wrap_dispatch(name: str, wrap: Callable[[Dispatch], Dispatch]) -> None:
-    """Put `wrap` around asyncua's per-request dispatch (UaProcessor._process_message)
-    once per process, whatever other wrappers are around it already."""
+def set_during_dispatch(name: str, var: contextvars.ContextVar[T],
+                        value_of: Callable[[Any, Any, Any, Any], Awaitable[T]]) -> None:
+    """Around asyncua's per-request dispatch (UaProcessor._process_message), set `var`
+    to `value_of(processor, typeid, requesthdr, body)` for the request; once per process
+    under `name`, whatever other wrappers are around it already."""
     from asyncua.server import uaprocessor
 
     cls = uaprocessor.UaProcessor
     done: set[str] = cls.__dict__.get("_wellgate_wrapped", set())
     if name in done:
         return
-    cls._process_message = wrap(cls._process_message)  # type: ignore[method-assign]
+    original = cls._process_message
+
+    async def process(self: Any, typeid: Any, requesthdr: Any, seqhdr: Any, body: Any) -> Any:
+        token = var.set(await value_of(self, typeid, requesthdr, body))
+        try:
+            return await original(self, typeid, requesthdr, seqhdr, body)
+        finally:
+            var.reset(token)
+
+    cls._process_message = process  # type: ignore[method-assign]
     cls._wellgate_wrapped = done | {name}  # type: ignore[attr-defined]
 
 
@@ -113,20 +123,12 @@ def check_passwords_off_loop() -> None:
     manager's `precheck` (GatewayUsers) before asyncua handles it."""
     activate = ua.NodeId(ua.ObjectIds.ActivateSessionRequest_Encoding_DefaultBinary)
 
-    def wrap(original: Dispatch) -> Dispatch:
-        async def process(self: Any, typeid: Any, requesthdr: Any, seqhdr: Any,
-                          body: Any) -> Any:
-            precheck = getattr(self.iserver.user_manager, "precheck", None)
-            if typeid != activate or precheck is None:
-                return await original(self, typeid, requesthdr, seqhdr, body)
-            login = username_login(self, requesthdr, body.copy())
-            made = await precheck(*login) if login is not None else None
-            token = PRECHECKED.set(made)
-            try:
-                return await original(self, typeid, requesthdr, seqhdr, body)
-            finally:
-                PRECHECKED.reset(token)
+    async def made(proc: Any, typeid: Any, requesthdr: Any, body: Any
+                   ) -> tuple[str, str, bool] | None:
+        precheck = getattr(proc.iserver.user_manager, "precheck", None)
+        if typeid != activate or precheck is None:
+            return None
+        login = username_login(proc, requesthdr, body.copy())
+        return await precheck(*login) if login is not None else None
 
-        return process
-
-    wrap_dispatch("password checks", wrap)
+    set_during_dispatch("password checks", PRECHECKED, made)

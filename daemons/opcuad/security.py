@@ -18,7 +18,7 @@ from asyncua.crypto.permission_rules import UserRole
 from cryptography import x509
 
 from daemons.core.opcua_pki import Pki, der, thumbprint, trusted_thumbprints
-from daemons.opcuad.logins import Dispatch, OffLoopPasswords, wrap_dispatch
+from daemons.opcuad.logins import OffLoopPasswords, set_during_dispatch
 
 SOURCE = "opcua"  # the audit log's word for opcuad
 # The security mode of the channel a request came on, set around each request (below):
@@ -29,20 +29,13 @@ CHANNEL_MODE: contextvars.ContextVar[ua.MessageSecurityMode] = contextvars.Conte
 
 
 def track_channel_mode() -> None:
-    """Wrap asyncua's per-request dispatch so CHANNEL_MODE holds the channel's mode."""
+    """Around each request, CHANNEL_MODE holds the mode of the channel it came on."""
 
-    def wrap(original: Dispatch) -> Dispatch:
-        async def process(self: Any, typeid: Any, requesthdr: Any, seqhdr: Any,
-                          body: Any) -> Any:
-            token = CHANNEL_MODE.set(self._connection.security_policy.Mode)
-            try:
-                return await original(self, typeid, requesthdr, seqhdr, body)
-            finally:
-                CHANNEL_MODE.reset(token)
+    async def mode(proc: Any, _typeid: Any, _requesthdr: Any, _body: Any
+                   ) -> ua.MessageSecurityMode:
+        return proc._connection.security_policy.Mode
 
-        return process
-
-    wrap_dispatch("channel mode", wrap)
+    set_during_dispatch("channel mode", CHANNEL_MODE, mode)
 
 
 class TrustList:
