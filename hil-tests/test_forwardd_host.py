@@ -32,6 +32,7 @@ from forwardd_site import (
 from sparkplug_checker import Recorder, check_edge_node, count
 from test_forwardd_outage import publish, publish_many
 
+from daemons.core.access.audit import AuditReader
 from daemons.core.commands import pack, unpack_body
 from daemons.core.sparkplug import (
     DataType,
@@ -75,6 +76,14 @@ class FakeAcqd:
         self.sock.close()
 
 
+def audit_entries(state: Path) -> list:
+    reader = AuditReader(state)
+    try:
+        return list(reader.entries())
+    finally:
+        reader.close()
+
+
 def test_primary_host_state_commands_and_fuzz(tmp_path):
     broker = Broker(tmp_path).start()
     site = FakeSite(tmp_path / "run").start()
@@ -106,6 +115,11 @@ def test_primary_host_state_commands_and_fuzz(tmp_path):
             time.sleep(0.1)
         assert [(r["tag"], r["value"], r["user"], r["source"]) for r in acqd.requests] == [
             ("P1.SPEED_SET", 7.5, "sparkplug:scada", "forwardd")]
+        # P1.PRESS is not access=rw: refused here, never sent to acqd, and audited
+        denied = [(e.actor, e.source, e.object, e.details_dict()["error"])
+                  for e in audit_entries(tmp_path / "state") if e.action == "tag.write.denied"]
+        assert denied == [("sparkplug:scada", "sparkplug", "P1.PRESS",
+                           "not access=rw in the tag maps")]
 
         # Fuzz: random and truncated payloads on NCMD/DCMD topics, one connection.
         rng = random.Random(14)
@@ -177,6 +191,8 @@ def test_primary_host_state_commands_and_fuzz(tmp_path):
             assert len(compress(m.payload, "DEFLATE", seq=p.seq,
                                 timestamp_ms=p.timestamp)) >= len(m.payload)
     events = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
-    rejected = [e for e in events if e.get("event") == "Sparkplug command rejected"]
-    assert any("P1.PRESS" in e["reason"] for e in rejected)
+    refused = [e for e in events if e.get("event") == "Sparkplug write refused"]
+    # (the fuzz may repeat the whole command: then P1.PRESS is refused again)
+    assert {(e["tag"], e["user"]) for e in refused} == {("P1.PRESS", "sparkplug:scada")}
+    assert any(e.get("event") == "Sparkplug command rejected" for e in events)  # the fuzz
     assert any(e.get("event") == "stale STATE ignored" for e in events)

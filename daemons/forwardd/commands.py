@@ -10,6 +10,10 @@
   write as, and DCMD writes are rejected.
 - Everything malformed (undecodable payload, unknown device, alias or name, wrong
   datatype, out-of-range value) is rejected with one log line; nothing raises out of here.
+- A well-formed write to a known tag that this gateway does not allow (not ``access=rw``,
+  not in ``[mqtt] command_tags``) is *denied*: forwardd logs it and writes a
+  ``tag.write.denied`` audit entry as ``sparkplug:<host id>``, as webd and opcuad do for
+  their users; it never reaches acqd.
 """
 
 from __future__ import annotations
@@ -42,10 +46,18 @@ class Write:
 
 
 @dataclass(frozen=True, slots=True)
+class Denied:
+    tag: str
+    value: float
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     rebirth: bool = False
     writes: tuple[Write, ...] = ()
-    rejected: tuple[str, ...] = ()  # one reason per rejected metric (or payload)
+    rejected: tuple[str, ...] = ()  # one reason per malformed metric (or payload)
+    denied: tuple[Denied, ...] = ()  # well-formed writes this gateway does not allow
 
 
 def allowed(tag: str, patterns: tuple[str, ...]) -> bool:
@@ -87,7 +99,9 @@ def _node(p: Any) -> Decision:
 
 def _device(topic: Topic, p: Any, catalog: Catalog, host_id: str,
             command_tags: tuple[str, ...], writable: frozenset[str]) -> Decision:
-    writes, rejected = [], []
+    writes: list[Write] = []
+    rejected: list[str] = []
+    denied: list[Denied] = []
     where = f"DCMD {topic.device_id}"
     if topic.device_id not in catalog.devices:
         return Decision(rejected=(f"{where}: unknown device",))
@@ -120,12 +134,6 @@ def _device(topic: Topic, p: Any, catalog: Catalog, host_id: str,
                                 f"its birth says {mdef.datatype}")
                 continue
             datatype = m.datatype
-        if mdef.name not in writable:
-            rejected.append(f"{where}: tag {mdef.name!r} is not access=rw in the tag maps")
-            continue
-        if not allowed(mdef.name, command_tags):
-            rejected.append(f"{where}: tag {mdef.name!r} is not in [mqtt] command_tags")
-            continue
         try:
             value = read_metric(m, datatype).value
         except (PayloadError, SparkplugValueError) as exc:
@@ -138,5 +146,10 @@ def _device(topic: Topic, p: Any, catalog: Catalog, host_id: str,
         if number != number or number in (float("inf"), float("-inf")):
             rejected.append(f"{where}: metric {mdef.name!r} value is not finite")
             continue
-        writes.append(Write(mdef.name, number))
-    return Decision(writes=tuple(writes), rejected=tuple(rejected))
+        if mdef.name not in writable:
+            denied.append(Denied(mdef.name, number, "not access=rw in the tag maps"))
+        elif not allowed(mdef.name, command_tags):
+            denied.append(Denied(mdef.name, number, "not in [mqtt] command_tags"))
+        else:
+            writes.append(Write(mdef.name, number))
+    return Decision(writes=tuple(writes), rejected=tuple(rejected), denied=tuple(denied))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from daemons.core.access.audit import AuditLog
 from daemons.core.cloudstatus import write_cloud_status
 from daemons.core.config import GatewayConfig
 from daemons.core.problems import ValidationError
@@ -79,6 +80,12 @@ class ForwardDaemon:
         self.host_offline_event = asyncio.Event()
         self.last_status = 0.0
         self.server = ""
+        self.audit: AuditLog | None = None  # opened at the first refused write
+
+    def audit_log(self) -> AuditLog:
+        if self.audit is None:
+            self.audit = AuditLog(self.config.paths.state_dir)
+        return self.audit
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, ctx: ServiceContext) -> None:
@@ -139,7 +146,7 @@ class ForwardDaemon:
             await self.pub.goodbye(self.link)
         if self.pub is not None:
             self.pub.save_counters()
-        for thing in (self.own_ring, self.rings, self.outbox):
+        for thing in (self.own_ring, self.rings, self.outbox, self.audit):
             if thing is not None:
                 thing.close()
 

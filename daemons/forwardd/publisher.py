@@ -28,7 +28,7 @@ from daemons.core.sparkplug import DataType, Topic
 
 from .batch import LiveBatch
 from .catalog import NODE, OWN_RING, build_catalog, to_value
-from .commands import decide
+from .commands import Denied, decide
 from .forward import LiveSample, Rbe, RollingWindow, fast_samples
 from .outbox import LANE_ALARMS, LANE_CALC, LANE_TRENDS
 from .session import EdgeSession
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .main import ForwardDaemon
 
 MAX_METRICS_PER_PAYLOAD = 2000
+AUDIT_SOURCE = "sparkplug"  # the audit log's word for commands from the Sparkplug host
 MIN_REPLAY_PER_TICK = 2500
 REPLAY_SPEEDUP = 40.0  # replay at least this many times faster than data arrives
 WATERMARK_EVERY_S = 1.0
@@ -540,6 +541,8 @@ class Publisher:
                           command_tags=cfg.command_tags, writable=writable)
         for reason in decision.rejected:
             self.log.warning("Sparkplug command rejected", reason=reason)
+        for denied in decision.denied:
+            self._denied(denied)
         if decision.rebirth:
             self.log.info("Rebirth requested")
             self.need_births = True
@@ -547,6 +550,17 @@ class Publisher:
             task = asyncio.ensure_future(self._write(w.tag, w.value))
             self.writes.add(task)  # a reference, or the task may be collected mid-write
             task.add_done_callback(self.writes.discard)
+
+    def _denied(self, denied: Denied) -> None:
+        actor = f"sparkplug:{self.d.host_id}"
+        self.log.warning("Sparkplug write refused", tag=denied.tag, value=denied.value,
+                         user=actor, reason=denied.why)
+        try:
+            self.d.audit_log().append(actor, AUDIT_SOURCE, "tag.write.denied", denied.tag,
+                                      {"value": denied.value, "error": denied.why})
+        except Exception as exc:  # a full disk must not stop the uplink
+            self.log.error("could not audit a refused Sparkplug write", tag=denied.tag,
+                           error=str(exc))
 
     async def _write(self, tag: str, value: float) -> None:
         msg = {"op": "write", "tag": tag, "value": value, "source": "forwardd",

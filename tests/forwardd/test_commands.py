@@ -52,8 +52,12 @@ def test_dcmd_writes_only_allowed_rw_tags():
                       dict(datatype=DataType.DoubleArray, value=[1.0], name="P1.CARD")))
     assert [(w.tag, w.value) for w in d.writes] == [
         ("P1.SPEED_SET", 7.5), ("P1.SPEED_SET", 8.0), ("P1.SPEED_SET", 9.0)]
+    # a well-formed write this gateway does not allow is denied (audited by forwardd) ...
+    assert [(x.tag, x.value, x.why) for x in d.denied] == [
+        ("P1.PRESS", 1.0, "not access=rw in the tag maps")]
+    # ... what is malformed is rejected with a log line
     reasons = "\n".join(d.rejected)
-    assert "not access=rw" in reasons and "unknown metric 'NOPE'" in reasons
+    assert "unknown metric 'NOPE'" in reasons and "P1.PRESS" not in reasons
     assert "datatype" in reasons and "not finite" in reasons and "not a scalar" in reasons
 
 
@@ -62,7 +66,7 @@ def test_dcmd_needs_a_host_and_command_tags():
     assert not run(DCMD, payload, host="").writes
     assert "primary_host_id" in run(DCMD, payload, host="").rejected[0]
     assert not run(DCMD, payload, tags=()).writes
-    assert "command_tags" in run(DCMD, payload, tags=()).rejected[0]
+    assert run(DCMD, payload, tags=()).denied[0].why == "not in [mqtt] command_tags"
     other = Topic("DCMD", "G", "e", "calc")
     assert "belongs to device" in run(other, payload, tags=("*",)).rejected[0]
     assert "unknown device" in run(Topic("DCMD", "G", "e", "x"), payload).rejected[0]
@@ -128,4 +132,6 @@ def test_structured_fuzz_never_raises_and_only_writes_allowed(metrics, node):
     d = run(NCMD if node else DCMD, payload)
     for w in d.writes:
         assert w.tag == "P1.SPEED_SET" and w.value == w.value
-    assert d.writes or d.rebirth or d.rejected
+    for x in d.denied:  # known, scalar, finite: only the gateway's rules refuse it
+        assert x.tag in {"P1.PRESS", "W1.RATE"} and x.value == x.value
+    assert d.writes or d.rebirth or d.rejected or d.denied
