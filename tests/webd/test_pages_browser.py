@@ -387,6 +387,18 @@ def test_trend_zoom_queries_the_new_range(browser, demo):  # noqa: F811
         # psi and spm: a scale (and an axis) each; the legend names the units
         legend = page.locator("#chart .u-legend").inner_text()
         assert "W101.THP (psi)" in legend and "W101.SPM (spm)" in legend, legend
+        # each series row is a toggle button the keyboard reaches, a 44 px target
+        row = page.locator("#chart .u-legend .u-series", has_text="W101.SPM")
+        assert row.get_attribute("role") == "button"
+        assert row.get_attribute("aria-pressed") == "true"
+        assert row.bounding_box()["height"] >= 44
+        row.focus()
+        page.keyboard.press("Space")
+        assert row.get_attribute("aria-pressed") == "false"
+        assert "u-off" in (row.get_attribute("class") or "")  # uPlot hid the series
+        page.keyboard.press("Enter")
+        assert row.get_attribute("aria-pressed") == "true"
+        assert "u-off" not in (row.get_attribute("class") or "")
         n = len(queries)
         box = page.locator("#chart .u-over").bounding_box()
         y = box["y"] + box["height"] / 2

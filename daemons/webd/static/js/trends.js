@@ -3,6 +3,7 @@
 // zoom out with the buttons, CSV export of each tag.  /trends?tags=A,B&range=3600
 import { api, t, theme } from "/static/js/ctx.js";
 import { el, fmtTime, notice } from "/static/js/common.js";
+import { keyboardLegend } from "/static/js/dom.js";
 
 const uPlot = globalThis.uPlot;
 const chartBox = document.getElementById("chart");
@@ -81,6 +82,7 @@ function build(data) {
     }] },
   };
   plot = new uPlot(opts, data, chartBox);
+  keyboardLegend(plot);
 }
 
 function move(fraction, scale = 1) {

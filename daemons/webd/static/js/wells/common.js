@@ -9,7 +9,7 @@ const REFRESH_MS = 5000;
 const TREND_SPAN_S = 3600;
 const QUALITY_SHAPE = { good: "●", uncertain: "▲", bad: "✖" };
 
-import { el } from "/static/js/dom.js";
+import { el, keyboardLegend } from "/static/js/dom.js";
 
 export { el };  // the views and pages import it from here
 
@@ -102,7 +102,8 @@ function chartWidth(box, parent) {
 export class XYChart {
   constructor(ctx, parent, { title, xLabel, yLabel, series, height = 300, yDown = false }) {
     this.ctx = ctx;
-    this.box = el("div", { class: "wv-chart", role: "img", "aria-label": title });
+    // a figure, not an image: its legend holds buttons (keyboardLegend)
+    this.box = el("div", { class: "wv-chart", role: "figure", "aria-label": title });
     parent.append(this.box);
     this.height = height;
     this.ranges = { x: [0, 1], y: [0, 1] };
@@ -132,6 +133,7 @@ export class XYChart {
       hooks: { draw: [(u) => this.markers(u)] },
     };
     this.plot = new ctx.uPlot(opts, [null, ...series.map(() => [[], []])], this.box);
+    keyboardLegend(this.plot);
     this.resize = new ResizeObserver(() => this.plot.setSize({ width: chartWidth(this.box, parent), height }));
     this.resize.observe(this.box);
   }
