@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -50,27 +51,61 @@ def to_dt(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
+# OPC 10000-4 §7.39 (StatusCode): InfoType DataValue (bit 10) makes the low bits historian
+# bits — 0 raw, 1 calculated, 2 interpolated (a two-bit field), 4 partial.
+HIST_INFO = 0x400
+HIST_CALCULATED, HIST_INTERPOLATED, HIST_PARTIAL = 0x1, 0x2, 0x4
+UNCERTAIN_SUBNORMAL = ua.StatusCodes.UncertainDataSubNormal
+
+
+def _status(base: int, bits: int) -> ua.StatusCode:
+    return ua.StatusCode(base | HIST_INFO | bits)
+
+
 def aggregate(kind: str, ts: np.ndarray, val: np.ndarray, q: np.ndarray, start: int,
-              interval: int, count: int) -> list[ua.DataValue]:
-    """`count` intervals from `start`: one DataValue each (BadNoData where empty)."""
+              interval: int, count: int, end: int, now: int) -> list[ua.DataValue]:
+    """`count` intervals from `start`: one DataValue each, with OPC 10000-13's statuses
+    under its default AggregateConfiguration (TreatUncertainAsBad, PercentDataGood and
+    PercentDataBad 100 %, counted in samples):
+
+    - Minimum/Maximum/Average of an interval's Good samples, `Calculated`; Good when every
+      sample of the interval is Good, `Uncertain_DataSubNormal` when some are not, and
+      `Bad_NoData` when none is (or the interval is empty); `Partial` when the interval
+      reaches past the request's end or past now (its data is not all in yet).
+    - Interpolative at each interval's start between the Good samples around it:
+      `Interpolated` (or raw where a Good sample is exactly there), Uncertain_DataSubNormal
+      when non-Good samples lie between the two it used.
+    """
     good = (q.astype(np.int64) & 0xC0000000) == 0
-    ts, val = ts[good], val[good]
+    bucket_all = (ts - start) // interval
+    gts, gval = ts[good], val[good]
+    bucket = bucket_all[good]
     out = []
-    bucket = (ts - start) // interval
     for k in range(count):
         t0 = start + k * interval
         if kind == "interp":
-            if ts.size == 0 or t0 < ts[0] or t0 > ts[-1]:
+            if gts.size == 0 or t0 < gts[0] or t0 > gts[-1]:
                 out.append(ua.DataValue(StatusCode=NO_DATA, SourceTimestamp=to_dt(t0)))
                 continue
-            v = float(np.interp(t0, ts, val))
+            v = float(np.interp(t0, gts, gval))
+            right = int(np.searchsorted(gts, t0, "left"))
+            exact = right < gts.size and gts[right] == t0
+            left_t = gts[right] if exact else gts[right - 1]
+            right_t = gts[right]
+            skipped = bool(np.any(~good & (ts > left_t) & (ts < right_t)))
+            status = _status(UNCERTAIN_SUBNORMAL if skipped else 0,
+                             0 if exact else HIST_INTERPOLATED)
         else:
-            sel = val[bucket == k]
+            sel = gval[bucket == k]
             if sel.size == 0:
                 out.append(ua.DataValue(StatusCode=NO_DATA, SourceTimestamp=to_dt(t0)))
                 continue
             v = float(sel.min() if kind == "min" else sel.max() if kind == "max" else sel.mean())
-        out.append(ua.DataValue(Value=ua.Variant(v, ua.VariantType.Double),
+            some_bad = int(np.count_nonzero(bucket_all == k)) > sel.size
+            partial = t0 + interval > min(end, now)
+            status = _status(UNCERTAIN_SUBNORMAL if some_bad else 0,
+                             HIST_CALCULATED | (HIST_PARTIAL if partial else 0))
+        out.append(ua.DataValue(Value=ua.Variant(v, ua.VariantType.Double), StatusCode=status,
                                 SourceTimestamp=to_dt(t0), ServerTimestamp=to_dt(t0)))
     return out
 
@@ -194,6 +229,7 @@ class History(HistoryManager):
             ts = np.concatenate([[before[0]], ts])
             val = np.concatenate([[before[1]], val])
             q = np.concatenate([[before[2]], q]).astype(np.uint32)
-        values = aggregate(kind, ts, val, q.astype(np.uint32), start, interval, count)
+        values = aggregate(kind, ts, val, q.astype(np.uint32), start, interval, count, end,
+                           time.time_ns())
         return values, _CP.pack(MAGIC, stop, end, 1) if more else None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from asyncua import ua
@@ -205,6 +205,14 @@ def test_history_raw_with_continuation_and_processed(site):
             assert len(avg) == 10
             # The first minute holds 100..159 → mean 129.5.
             assert avg[0].Value.Value == pytest.approx(129.5)
+            # Good, with the historian bits of a calculated value (OPC 10000-13)
+            assert {d.StatusCode.value for d in avg} == {0x400 | 0x1}
+            # an end 30 s into the last minute: that interval is partial
+            processed.EndTime = end - timedelta(seconds=30)
+            res = (await c.uaclient.history_read(params))[0]
+            cut = res.HistoryData.DataValues
+            assert len(cut) == 10 and cut[-1].StatusCode.value == 0x400 | 0x1 | 0x4
+            assert cut[-1].Value.Value == pytest.approx(654.5)  # 640..669
         finally:
             await c.disconnect()
 
