@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from asyncua import Server, ua
+from asyncua.common.callback import CallbackType
 
 from daemons.core.access.accounts import Accounts
 from daemons.core.access.audit import AuditLog
@@ -172,6 +173,8 @@ class OpcuaDaemon:
                              MappingProxyType({w.id: w.type for w in cfg.wells.values()}),
                              self.audit, ctx.log)
         iserver.attribute_service.write = self.writes.write  # type: ignore[method-assign]
+        server.subscribe_server_callback(CallbackType.PostRead,
+                                         self.writes.user_access_levels)
         self.rings = RingDirectory(cfg.paths.runtime_dir)
         self.live = LiveValues(self.rings, iserver.aspace, ns)
         self.space = Space(server, ns, self.live.read)

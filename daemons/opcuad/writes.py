@@ -25,13 +25,14 @@ from daemons.core.access.writes import module_of
 from daemons.core.commands import CommandProtocolError
 from daemons.core.problems import ValidationError
 from daemons.core.tagmap import TagMap
-from daemons.opcuad.security import SOURCE
+from daemons.opcuad.security import CHANNEL_MODE, SOURCE
 
 WRITE_REQUESTS = {ua.NodeId(ua.ObjectIds.WriteRequest_Encoding_DefaultBinary),
                   ua.NodeId(ua.ObjectIds.CallRequest_Encoding_DefaultBinary),
                   ua.NodeId(ua.ObjectIds.HistoryUpdateRequest_Encoding_DefaultBinary)}
 ALLOWED = {ua.NodeId(t) for t in USER_TYPES}
 REASON = "OPC-UA write"
+CURRENT_WRITE = ua.AccessLevel.CurrentWrite.mask
 
 
 class Ruleset(PermissionRuleset):
@@ -93,6 +94,53 @@ class Writes:
             return await self.original(params, user)  # the server's own internal session
         return [await self._one(wv, user) for wv in params.NodesToWrite]
 
+    def writer(self, user: Any, tag: Any, users: dict[str, User | None] | None = None
+               ) -> tuple[User | None, str]:
+        """The gateway user who may write `tag` as the session's `user`, or None and why
+        not (`users`: lookups already made for this request)."""
+        if user is None or user.role != UserRole.User or not user.name:
+            return None, "anonymous users may not write"
+        if users is not None and user.name in users:
+            found = users[user.name]
+        else:
+            found = self.lookup(user.name)
+            if users is not None:
+                users[user.name] = found
+        if found is None:
+            return None, f"'{user.name}' is not an enabled user"
+        decision = self.policy.authorize(found, module_of(tag, self.well_types), "write",
+                                         tag.well)
+        return (found, "") if decision else (None, decision.en)
+
+    def user_access_levels(self, event: Any, _dispatcher: Any) -> None:
+        """After a Read: a tag's UserAccessLevel keeps CurrentWrite only where this
+        session may write it (OPC 10000-3 §5.6.2: the level "taking user access rights
+        into account"), so a client offers writes only where they would be accepted;
+        asyncua answers the AccessLevel's bits for everyone.  Security-None channels are
+        read-only whoever is logged in."""
+        reads = event.request_params.NodesToRead
+        level_id = ua.AttributeIds.UserAccessLevel
+        if not any(r.AttributeId == level_id for r in reads):
+            return
+        read_only = CHANNEL_MODE.get() == ua.MessageSecurityMode.None_
+        users: dict[str, User | None] = {}
+        results = event.response_params
+        for k, (rv, dv) in enumerate(zip(reads, results, strict=False)):
+            node = rv.NodeId
+            if rv.AttributeId != level_id or node.NamespaceIndex != self.ns \
+                    or dv.Value is None or not isinstance(dv.Value.Value, int):
+                continue
+            level = dv.Value.Value
+            if not level & CURRENT_WRITE:
+                continue
+            tag = self.tagmap.get(node.Identifier) if self.tagmap is not None else None
+            if read_only or tag is None or self.writer(event.user, tag, users)[0] is None:
+                # a new DataValue: the one read is the node's own (shared between nodes)
+                results[k] = ua.DataValue(
+                    Value=ua.Variant(level & ~CURRENT_WRITE, ua.VariantType.Byte),
+                    StatusCode=dv.StatusCode, SourceTimestamp=dv.SourceTimestamp,
+                    ServerTimestamp=dv.ServerTimestamp)
+
     def _denied(self, actor: str, tag: str, value: Any, why: str) -> ua.StatusCode:
         self.audit.append(actor, SOURCE, "tag.write.denied", tag,
                           {"value": value, "error": why})
@@ -109,15 +157,9 @@ class Writes:
             return bad("BadNotWritable")
         value = number(wv.Value.Value if wv.Value is not None else None)
         actor = getattr(user, "name", None) or "anonymous"
-        if user is None or user.role != UserRole.User or not user.name:
-            return self._denied(actor, name, value, "anonymous users may not write")
-        gateway_user = self.lookup(user.name)
+        gateway_user, why = self.writer(user, tag)
         if gateway_user is None:
-            return self._denied(actor, name, value, f"'{actor}' is not an enabled user")
-        decision = self.policy.authorize(gateway_user, module_of(tag, self.well_types),
-                                         "write", tag.well)
-        if not decision:
-            return self._denied(actor, name, value, decision.en)
+            return self._denied(actor, name, value, why)
         if value is None:
             return bad("BadTypeMismatch")
         if (tag.min is not None and value < tag.min) or (tag.max is not None and value > tag.max):

@@ -219,6 +219,47 @@ def test_history_raw_with_continuation_and_processed(site):
     run(main())
 
 
+def test_user_access_level_says_what_this_session_may_write(site):
+    """AccessLevel is the tag's (rw: CurrentWrite); UserAccessLevel is this session's: a
+    client greys out what the server would refuse."""
+    write = ua.AccessLevel.CurrentWrite.mask
+
+    async def levels(client, *tags: str) -> list[tuple[int, int]]:
+        ns = await _ns(client)
+        nodes = [ua.NodeId(t, ns) for t in tags]
+        reads = [ua.ReadValueId(NodeId=n, AttributeId=a) for n in nodes
+                 for a in (ua.AttributeIds.AccessLevel, ua.AttributeIds.UserAccessLevel)]
+        values = await client.uaclient.read(ua.ReadParameters(NodesToRead=reads))
+        got = [v.Value.Value for v in values]
+        return list(zip(got[::2], got[1::2], strict=True))
+
+    async def main():
+        tags = ("W101.SPM_SET", "B201.CHOKE_SET", "W101.THP")
+        seen = {}
+        # in this order on purpose: a session refused a write (ana) comes before one
+        # allowed it (oscar), so an answer leaking into the shared node fails the test
+        for user, policy in (("ana", "Basic256Sha256"), ("oscar", "Basic256Sha256"),
+                             ("rita", "Basic256Sha256"), ("oscar", "None")):
+            c = await connect(site, user=user, policy=policy)
+            try:
+                seen[user, policy] = await levels(c, *tags)
+            finally:
+                await c.disconnect()
+        for got in seen.values():  # the tag's own level does not depend on the session
+            assert [bool(a & write) for a, _ in got] == [True, True, False]
+        user_level = {k: [bool(u & write) for _, u in v] for k, v in seen.items()}
+        assert user_level["oscar", "Basic256Sha256"] == [True, False, False]  # W101's field
+        # the matrix gives administrators (users, not the process) and reservoir
+        # engineers no production writes
+        assert user_level["ana", "Basic256Sha256"] == [False, False, False]
+        assert user_level["rita", "Basic256Sha256"] == [False, False, False]
+        assert user_level["oscar", "None"] == [False, False, False]  # a read-only channel
+        a, u = seen["rita", "Basic256Sha256"][0]
+        assert u == a & ~write  # the read bits stay
+
+    run(main())
+
+
 def test_writes_need_rw_the_right_user_and_a_secured_channel(site):
     async def main():
         ns = None
