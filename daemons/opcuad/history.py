@@ -117,14 +117,20 @@ class History(HistoryManager):
                  max_values: int) -> None:
         super().__init__(iserver)
         self.ns, self.paths, self.max_values = ns, paths, max_values
+        # whether the request's user may not read a node (scope.ReadScope.refuses)
+        self.refuses: Callable[[ua.NodeId], bool] = lambda _node: False
 
     async def read_history(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
-        return await asyncio.to_thread(self._read_all, params)
+        refused = {k for k, rv in enumerate(params.NodesToRead) if self.refuses(rv.NodeId)}
+        return await asyncio.to_thread(self._read_all, params, refused)
 
-    def _read_all(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
+    def _read_all(self, params: ua.HistoryReadParameters, refused: set[int]
+                  ) -> list[ua.HistoryReadResult]:
         details = params.HistoryReadDetails
         with HistoryReader(self.paths()) as reader:
-            return [self._read(reader, details, rv, k, params.ReleaseContinuationPoints)
+            return [ua.HistoryReadResult(StatusCode=ua.StatusCode(
+                        ua.StatusCodes.BadUserAccessDenied)) if k in refused else
+                    self._read(reader, details, rv, k, params.ReleaseContinuationPoints)
                     for k, rv in enumerate(params.NodesToRead)]
 
     def _read(self, reader: HistoryReader, details: Any, rv: ua.HistoryReadValueId, k: int,

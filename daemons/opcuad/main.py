@@ -44,6 +44,7 @@ from daemons.opcuad.history import History
 from daemons.opcuad.live import LiveValues
 from daemons.opcuad.logins import OffLoopPasswords, check_passwords_off_loop
 from daemons.opcuad.model import build_model
+from daemons.opcuad.scope import ReadScope, track_session_user
 from daemons.opcuad.security import SOURCE, GatewayUsers, TrustList, track_channel_mode
 from daemons.opcuad.space import Space
 from daemons.opcuad.writes import Ruleset, Writes
@@ -80,6 +81,7 @@ class OpcuaDaemon:
         self.space: Space | None = None
         self.writes: Writes | None = None
         self.user_manager: GatewayUsers | None = None
+        self.reads: ReadScope | None = None
         self.passwords = OffLoopPasswords()  # one login thread for the daemon's life
         self.tagmap: TagMap | None = None
         self.tagmap_version = -2
@@ -141,6 +143,7 @@ class OpcuaDaemon:
         encode.install()
         track_channel_mode()
         check_passwords_off_loop()
+        track_session_user()
         self.user_manager = GatewayUsers(self._accounts(cfg, ctx.log), opc.anonymous, ctx.log)
         server = self.server = Server(user_manager=self.user_manager)
         self.standard_nodes = await nodes
@@ -166,15 +169,21 @@ class OpcuaDaemon:
         server.set_certificate_validator(TrustList(pki, self.audit, ctx.log))
         ns = await server.register_namespace(namespace_uri(site))
         iserver = server.iserver
-        iserver.history_manager = History(iserver, ns, lambda: default_paths(
+        history = iserver.history_manager = History(iserver, ns, lambda: default_paths(
             self.config.paths.state_dir), opc.history_max_values)
         self.writes = Writes(ns, iserver.attribute_service.write, cfg.paths.state_dir,
                              cfg.paths.runtime_dir, load_policy(cfg),
                              MappingProxyType({w.id: w.type for w in cfg.wells.values()}),
                              self.audit, ctx.log)
         iserver.attribute_service.write = self.writes.write  # type: ignore[method-assign]
-        server.subscribe_server_callback(CallbackType.PostRead,
-                                         self.writes.user_access_levels)
+        self.reads = ReadScope(ns, self.writes.lookup, self.writes.policy, cfg.wells,
+                               self.writes.well_types)
+        # asyncua keeps one listener per event and priority: a priority each
+        for priority, listener in enumerate((self.reads.after_read,
+                                             self.writes.user_access_levels)):
+            iserver.callback_service.addListener(CallbackType.PostRead, listener, priority)
+        history.refuses = self.reads.refuses
+        monitor.set_read_guard(self.reads.refuses)
         self.rings = RingDirectory(cfg.paths.runtime_dir)
         self.live = LiveValues(self.rings, iserver.aspace, ns)
         self.space = Space(server, ns, self.live.read)
@@ -203,6 +212,8 @@ class OpcuaDaemon:
         self.tagmap = tagmap
         self.tagmap_version = store.current_version(self.config.paths.tagmap_dir)
         self.writes.tagmap = tagmap
+        if self.reads is not None:
+            self.reads.tagmap = tagmap
         try:
             slots = self.live.slots()
         except RingError:
@@ -268,6 +279,9 @@ class OpcuaDaemon:
         self.writes.policy = load_policy(config)
         self.writes.state_dir = config.paths.state_dir
         self.writes.well_types = MappingProxyType({w.id: w.type for w in config.wells.values()})
+        if self.reads is not None:
+            self.reads.policy, self.reads.wells = self.writes.policy, config.wells
+            self.reads.well_types = self.writes.well_types
         await self._sync(ctx)
 
     async def close(self) -> None:

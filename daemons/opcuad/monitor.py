@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from asyncua import ua
@@ -35,6 +35,9 @@ DEADBAND_NONE = int(ua.DeadbandType.None_)
 DEADBAND_ABSOLUTE = int(ua.DeadbandType.Absolute)
 # NodeId -> EURange span (high - low), filled by the address-space builder.
 SPANS: dict[ua.NodeId, float] = {}
+# "refuses": whether the request's user may not read a node (scope.ReadScope.refuses),
+# set by opcuad at start; nothing is refused before.
+READ_GUARD: dict[str, Callable[[ua.NodeId], bool]] = {}
 
 
 def _number(dv: ua.DataValue | None) -> float | None:
@@ -68,6 +71,13 @@ class FastMonitoredItemService(MonitoredItemService):
 
     async def _create_data_change_monitored_item(
             self, params: ua.MonitoredItemCreateRequest) -> ua.MonitoredItemCreateResult:
+        item = params.ItemToMonitor
+        refuses = READ_GUARD.get("refuses")
+        if refuses is not None and item.AttributeId == ua.AttributeIds.Value \
+                and refuses(item.NodeId):
+            result = ua.MonitoredItemCreateResult()  # the user's scope (scope.py)
+            result.StatusCode = ua.StatusCode(ua.StatusCodes.BadUserAccessDenied)
+            return result
         flt = params.RequestedParameters.Filter
         if isinstance(flt, DataChangeFilter) and flt.DeadbandType == ua.DeadbandType.Percent:
             span = SPANS.get(params.ItemToMonitor.NodeId)
@@ -218,6 +228,10 @@ def install() -> None:
     FastMonitoredItemService."""
     internal_subscription.MonitoredItemService = FastMonitoredItemService  # type: ignore[misc]
     subscription_service.InternalSubscription = ChunkedSubscription  # type: ignore[misc]
+
+
+def set_read_guard(refuses: Callable[[ua.NodeId], bool]) -> None:
+    READ_GUARD["refuses"] = refuses
 
 
 def set_spans(spans: Mapping[ua.NodeId, float]) -> None:

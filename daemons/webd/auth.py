@@ -22,7 +22,7 @@ from daemons.core.access.model import Decision, User
 from daemons.core.access.passwords import Passwords
 from daemons.core.access.policy import Policy, load_policy
 from daemons.core.access.users import UserStore
-from daemons.core.access.writes import module_of
+from daemons.core.access.writes import read_scope
 from daemons.core.config import GatewayConfig
 from daemons.core.problems import ValidationError
 from daemons.core.tagmap import TagDef, TagMap, TagMapContext, load_tagmaps, store
@@ -210,17 +210,9 @@ class Gatekeeper:
         return self.tagmap.get(name) if self.tagmap is not None else None
 
     def tag_scope(self, name: str) -> tuple[str, str | None]:
-        """(module, well) a read of `name` is checked against.
-
-        A tag-map tag has its module (`module_of`, as for writes) and well; a calculated
-        or alarm tag (not in the maps) belongs to the well its name starts with, if any.
-        """
-        tagmap = self.tagmap
-        tag = tagmap.get(name) if tagmap is not None else None
-        if tag is not None:
-            return module_of(tag, self.well_types), tag.well
-        prefix = name.partition(".")[0]
-        return "production", prefix if prefix in self.config.wells else None
+        """(module, well) a read of `name` is checked against (`read_scope`)."""
+        tag = self.tagmap.get(name) if self.tagmap is not None else None
+        return read_scope(name, tag, self.config.wells, self.well_types)
 
     def may_read_tag(self, user: User, name: str) -> bool:
         module, well = self.tag_scope(name)

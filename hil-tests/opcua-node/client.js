@@ -37,7 +37,7 @@ async function tryPolicy(policy, mode) {
     await c.connect(args.endpoint);
     const s = await c.createSession(login("oscar"));
     const ns = (await s.readNamespaceArray()).indexOf(args.namespaceUri);
-    const dv = await s.read({ nodeId: `ns=${ns};s=B201.THP`, attributeId: AttributeIds.Value });
+    const dv = await s.read({ nodeId: `ns=${ns};s=W101.THP`, attributeId: AttributeIds.Value });
     out.policies[`${policy}/${mode}`] = dv.statusCode.name;
     await s.close();
   } catch (e) {
@@ -71,6 +71,9 @@ async function main() {
 
   const thp = `ns=${ns};s=W101.THP`;
   const dv = await s.read({ nodeId: thp, attributeId: AttributeIds.Value });
+  // B201 is outside oscar's scope (Lagunillas): its value is refused him
+  out.outOfScope = (await s.read({ nodeId: `ns=${ns};s=B201.THP`,
+                                   attributeId: AttributeIds.Value })).statusCode.name;
   out.thp = { value: dv.value.value, status: dv.statusCode.name,
               source: dv.sourceTimestamp && dv.sourceTimestamp.toISOString() };
   for (const prop of await browseNames(s, thp)) {

@@ -79,6 +79,7 @@ def test_node_opcua_client(site, tmp_path):
     assert {"W101", "B201", "Site", "System"} <= set(out["folders"])
     assert f"ns={out['ns']};s=W101.THP" in out["w101"]
     assert out["thp"]["status"] == "Good" and out["thp"]["source"]
+    assert out["outOfScope"] == "BadUserAccessDenied"  # B201 is outside oscar's scope
     assert out["range"] == [0, 5000]
     assert out["units"] == {"text": "psi", "unitId": 0x5053}
     assert out["flareStatus"] == "BadNoCommunication"

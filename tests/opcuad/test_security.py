@@ -40,7 +40,7 @@ async def _refused(site, code: int = ua.StatusCodes.BadUserAccessDenied, **kw) -
     ("Aes128Sha256RsaOaep", "SignAndEncrypt"), ("Aes256Sha256RsaPss", "SignAndEncrypt")])
 def test_policies_offered_and_negotiated(site, policy, mode):
     async def main():
-        c = await connect(site, user="oscar", policy=policy, mode=mode)
+        c = await connect(site, user="ana", policy=policy, mode=mode)  # reads every well
         try:
             ns = await c.get_namespace_index("urn:wellgate:opc test pad")
             assert await c.get_node(f"ns={ns};s=B201.THP").read_value() == 300

@@ -260,6 +260,61 @@ def test_user_access_level_says_what_this_session_may_write(site):
     run(main())
 
 
+def test_a_scoped_user_reads_subscribes_and_reads_history_of_their_wells_only(site):
+    """oscar's scope is Lagunillas (W101): B201's values, data changes and history are
+    refused him per node, as the HMI hides them; names and site tags stay visible; an
+    unscoped user reads everything."""
+    denied = ua.StatusCodes.BadUserAccessDenied
+
+    async def reads(client, ns: int) -> list[ua.DataValue]:
+        ids = [ua.ReadValueId(NodeId=ua.NodeId(t, ns), AttributeId=ua.AttributeIds.Value)
+               for t in ("W101.THP", "B201.THP", "SITE.FLARE_T")]
+        ids.append(ua.ReadValueId(NodeId=ua.NodeId("B201.THP", ns),
+                                  AttributeId=ua.AttributeIds.DisplayName))
+        return await client.uaclient.read(ua.ReadParameters(NodesToRead=ids))
+
+    async def history(client, ns: int) -> list[ua.HistoryReadResult]:
+        start = datetime.fromtimestamp(TS / 1e9, UTC)
+        details = ua.ReadRawModifiedDetails(IsReadModified=False, StartTime=start,
+                                            EndTime=start + timedelta(seconds=60),
+                                            NumValuesPerNode=0, ReturnBounds=False)
+        params = ua.HistoryReadParameters(
+            HistoryReadDetails=details, TimestampsToReturn=ua.TimestampsToReturn.Both,
+            ReleaseContinuationPoints=False,
+            NodesToRead=[ua.HistoryReadValueId(NodeId=ua.NodeId(t, ns))
+                         for t in ("W101.THP", "B201.THP")])
+        return await client.uaclient.history_read(params)
+
+    async def main():
+        c = await connect(site, user="oscar")
+        try:
+            ns = await _ns(c)
+            own, other, site_tag, name = await reads(c, ns)
+            assert own.StatusCode.is_good() and own.Value.Value is not None
+            assert other.StatusCode.value == denied and other.Value.Value is None
+            assert site_tag.StatusCode.value != denied  # no well: every user reads it
+            assert name.Value.Value.Text == "THP"  # Browse and names are not hidden
+            sub = await c.create_subscription(200, None)
+            handles = await sub.subscribe_data_change(
+                [c.get_node(ua.NodeId("W101.THP", ns)), c.get_node(ua.NodeId("B201.THP", ns))])
+            assert isinstance(handles[0], int)
+            assert isinstance(handles[1], ua.StatusCode) and handles[1].value == denied
+            mine, theirs = await history(c, ns)
+            assert mine.StatusCode.is_good() and len(mine.HistoryData.DataValues) == 60
+            assert theirs.StatusCode.value == denied
+        finally:
+            await c.disconnect()
+        admin = await connect(site, user="ana")  # no scope: the whole gateway
+        try:
+            ns = await _ns(admin)
+            assert all(dv.StatusCode.value != denied for dv in await reads(admin, ns))
+            assert all(r.StatusCode.value != denied for r in await history(admin, ns))
+        finally:
+            await admin.disconnect()
+
+    run(main())
+
+
 def test_writes_need_rw_the_right_user_and_a_secured_channel(site):
     async def main():
         ns = None

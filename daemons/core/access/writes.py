@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import pwd
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,18 @@ SPARKPLUG_PREFIX = "sparkplug:"
 LIFT_TYPES = ("rod_pump", "esp", "gas_lift", "pcp")
 INTEGRITY_ROLES = ("annulus_a_pressure", "annulus_b_pressure", "annulus_c_pressure")
 TEST_HEADER_ROLES = ("header_valve_test", "header_valve_production")
+
+
+def read_scope(name: str, tag: TagDef | None, wells: Container[str],
+               well_types: Mapping[str, str]) -> tuple[str, str | None]:
+    """(module, well) a read of tag `name` is checked against, in every interface: a
+    tag-map tag (`tag`) has its module (`module_of`, as for writes) and well; a
+    calculated or alarm tag (not in the maps) belongs to the well its name starts with,
+    if any, under "production"."""
+    if tag is not None:
+        return module_of(tag, well_types), tag.well
+    prefix = name.partition(".")[0]
+    return "production", prefix if prefix in wells else None
 
 
 def module_of(tag: TagDef, well_types: Mapping[str, str]) -> str:
