@@ -77,9 +77,11 @@ def aggregate(kind: str, ts: np.ndarray, val: np.ndarray, q: np.ndarray, start: 
       when non-Good samples lie between the two it used.
     """
     good = (q.astype(np.int64) & 0xC0000000) == 0
-    bucket_all = (ts - start) // interval
     gts, gval = ts[good], val[good]
-    bucket = bucket_all[good]
+    # Samples come in time order: each interval's samples are one slice, found by
+    # binary search (not a scan of every sample per interval).
+    edges = start + np.arange(count + 1, dtype=np.int64) * interval
+    cut_all, cut_good = np.searchsorted(ts, edges), np.searchsorted(gts, edges)
     out = []
     for k in range(count):
         t0 = start + k * interval
@@ -92,16 +94,18 @@ def aggregate(kind: str, ts: np.ndarray, val: np.ndarray, q: np.ndarray, start: 
             exact = right < gts.size and gts[right] == t0
             left_t = gts[right] if exact else gts[right - 1]
             right_t = gts[right]
-            skipped = bool(np.any(~good & (ts > left_t) & (ts < right_t)))
-            status = _status(UNCERTAIN_SUBNORMAL if skipped else 0,
+            # any sample strictly between the two Good ones used is a non-Good one
+            between = int(np.searchsorted(ts, right_t, "left")) - int(
+                np.searchsorted(ts, left_t, "right"))
+            status = _status(UNCERTAIN_SUBNORMAL if between > 0 else 0,
                              0 if exact else HIST_INTERPOLATED)
         else:
-            sel = gval[bucket == k]
+            sel = gval[cut_good[k]:cut_good[k + 1]]
             if sel.size == 0:
                 out.append(ua.DataValue(StatusCode=NO_DATA, SourceTimestamp=to_dt(t0)))
                 continue
             v = float(sel.min() if kind == "min" else sel.max() if kind == "max" else sel.mean())
-            some_bad = int(np.count_nonzero(bucket_all == k)) > sel.size
+            some_bad = int(cut_all[k + 1] - cut_all[k]) > sel.size
             partial = t0 + interval > min(end, now)
             status = _status(UNCERTAIN_SUBNORMAL if some_bad else 0,
                              HIST_CALCULATED | (HIST_PARTIAL if partial else 0))
